@@ -1,0 +1,4 @@
+"""hub: an event-sourced integration hub."""
+from __future__ import annotations
+
+__version__ = "0.1.0"
