@@ -6,6 +6,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from hub.errors import CliError, ConfigError
+
 __all__ = ["main"]
 
 # Modules under hub.cli, each exposing `register(subparsers) -> None`; every parser
@@ -39,14 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"hub: {exc}", file=sys.stderr)
         return exc.exit_code
-
-
-class CliError(Exception):
-    """A failure the user can act on; printed as one line, no traceback."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    except ConfigError as exc:
+        print(f"hub: configuration error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
