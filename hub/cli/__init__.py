@@ -14,6 +14,10 @@ __all__ = ["main"]
 # it adds sets `func=callable(args) -> int` as its default.
 _COMMAND_MODULES = (
     "dev",
+    "serve",
+    "keys",
+    "topics",
+    "tail",
     "schemas",
 )
 

@@ -1,0 +1,80 @@
+"""The composition root: builds producer, pool and stores inside an async lifespan."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from hub.admin import BrokerUnavailable, wait_for_broker
+from hub.apikeys import ApiKeyStore
+from hub.config import HubConfig, Settings, load_config
+from hub.db import create_pool
+from hub.devstack.state import Servers, resolve_servers
+from hub.ingress.app import IngressDeps
+from hub.ingress.records import IngressRecords
+from hub.producer import HubProducer, producer_config
+from hub.schemastore import SchemaStore
+from hub.topics import Topics
+
+__all__ = ["Runtime", "ingress_deps", "load"]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What every process knows before it connects to anything."""
+
+    settings: Settings
+    config: HubConfig
+    servers: Servers
+    schemas: SchemaStore
+    topics: Topics
+
+
+def load(settings: Settings | None = None) -> Runtime:
+    """Read environment, config file and schemas; connects to nothing."""
+    settings = settings or Settings.from_env()
+    config = load_config(settings.config_path, settings.env)
+    return Runtime(
+        settings=settings,
+        config=config,
+        servers=resolve_servers(settings),
+        schemas=SchemaStore.load(),
+        topics=Topics(settings.topic_prefix),
+    )
+
+
+@asynccontextmanager
+async def ingress_deps(rt: Runtime) -> AsyncIterator[IngressDeps]:
+    """The ingress's producer, pool and stores; closed (producer flushed) on exit."""
+    await asyncio.to_thread(wait_for_broker, rt.servers.kafka_bootstrap, 30.0)
+    pool = await create_pool(rt.servers.database_url, rt.settings.db_schema, max_size=20)
+    producer = HubProducer(producer_config(rt.servers.kafka_bootstrap, **{"client.id": "hub-ingress"}))
+
+    async def ready() -> dict[str, bool]:
+        checks = {"database": False, "kafka": False}
+        try:
+            checks["database"] = await pool.fetchval("SELECT true", timeout=2)
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            checks["database"] = False
+        try:
+            await asyncio.to_thread(wait_for_broker, rt.servers.kafka_bootstrap, 2.0)
+            checks["kafka"] = True
+        except BrokerUnavailable:
+            checks["kafka"] = False
+        return checks
+
+    try:
+        yield IngressDeps(
+            ingress=rt.config.ingress,
+            endpoints=rt.config.endpoints,
+            schemas=rt.schemas,
+            topics=rt.topics,
+            producer=producer,
+            records=IngressRecords(pool),
+            keys=ApiKeyStore(pool),
+            ready=ready,
+        )
+    finally:
+        await asyncio.to_thread(producer.close, 10.0)
+        await pool.close()

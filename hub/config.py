@@ -1,0 +1,275 @@
+"""Configuration, read once and frozen: environment (`HUB_*`) and the config file.
+
+The environment says where things are (state folder, servers, config path); the
+config file says what hub does (endpoints, secrets, integrations, routes). Nothing
+else in hub reads `os.environ`.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hub.errors import ConfigError
+
+__all__ = [
+    "EndpointConfig",
+    "HubConfig",
+    "IngressConfig",
+    "Settings",
+    "load_config",
+    "resolve_secret",
+]
+
+_DEFAULT_STATE_DIR = ".hub"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things are. Built from the environment by `Settings.from_env()`."""
+
+    state_dir: Path
+    config_path: Path
+    kafka_bootstrap: str | None
+    database_url: str | None
+    db_schema: str = "hub"
+    topic_prefix: str = ""
+    log_level: str = "INFO"
+    log_format: str = "json"
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        state_dir = Path(env.get("HUB_STATE_DIR") or _DEFAULT_STATE_DIR).resolve()
+        if "HUB_CONFIG" in env:
+            config_path = Path(env["HUB_CONFIG"])
+            if not env["HUB_CONFIG"].strip():
+                raise ConfigError("HUB_CONFIG is set but empty; give the path of a hub.toml")
+        elif Path("hub.toml").exists():
+            config_path = Path("hub.toml")
+        else:
+            config_path = state_dir / "hub.toml"
+        level = env.get("HUB_LOG_LEVEL", "INFO").upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError(f"HUB_LOG_LEVEL={level}: use one of DEBUG, INFO, WARNING, ERROR")
+        fmt = env.get("HUB_LOG_FORMAT", "json")
+        if fmt not in {"json", "text"}:
+            raise ConfigError(f"HUB_LOG_FORMAT={fmt}: use json or text")
+        bootstrap = env.get("HUB_KAFKA_BOOTSTRAP") or None
+        if bootstrap is not None and not re.fullmatch(r"[\w.\-]+:\d+(,[\w.\-]+:\d+)*", bootstrap):
+            raise ConfigError(
+                f"HUB_KAFKA_BOOTSTRAP={bootstrap}: expected host:port[,host:port...]"
+            )
+        db = env.get("HUB_DATABASE_URL") or None
+        if db is not None and not db.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(f"HUB_DATABASE_URL: expected a postgresql:// URL, got {db[:20]!r}...")
+        schema = env.get("HUB_DB_SCHEMA") or "hub"
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
+            raise ConfigError(f"HUB_DB_SCHEMA={schema}: use lowercase letters, digits and _")
+        prefix = env.get("HUB_TOPIC_PREFIX", "")
+        if prefix and not re.fullmatch(r"[A-Za-z0-9._\-]{1,100}", prefix):
+            raise ConfigError(f"HUB_TOPIC_PREFIX={prefix}: use letters, digits, '.', '_', '-'")
+        return cls(
+            state_dir=state_dir,
+            config_path=config_path.resolve(),
+            kafka_bootstrap=bootstrap,
+            database_url=db,
+            db_schema=schema,
+            topic_prefix=prefix,
+            log_level=level,
+            log_format=fmt,
+            env=env,
+        )
+
+    @property
+    def external_servers(self) -> bool:
+        """True when the environment names the servers, so no local one is started."""
+        return self.kafka_bootstrap is not None or self.database_url is not None
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """One webhook endpoint: `POST /webhooks/{name}`."""
+
+    name: str
+    scheme: str
+    provider: str
+    secrets: tuple[str, ...] = field(repr=False)
+    tolerance_s: int = 300
+    normalizer: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.secrets:
+            raise ConfigError(f"endpoints.{self.name}: no secrets configured")
+
+
+@dataclass(frozen=True)
+class IngressConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+    max_body_bytes: int = 1024 * 1024
+    ack_timeout_s: float = 5.0
+    retry_after_s: int = 5
+
+    @property
+    def url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    """What hub does: parsed from the config file (`hub.toml`)."""
+
+    path: Path | None
+    ingress: IngressConfig
+    endpoints: Mapping[str, EndpointConfig]
+    partitions: int = 3
+    replication_factor: int = 1
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+def resolve_secret(value: str, where: str, env: Mapping[str, str]) -> str:
+    """`env:NAME` ⇒ the variable's value; anything else is the secret itself."""
+    if value.startswith("env:"):
+        name = value[4:]
+        if not name:
+            raise ConfigError(f"{where}: 'env:' needs a variable name, e.g. env:STRIPE_SECRET")
+        if not env.get(name):
+            raise ConfigError(f"{where}: environment variable {name} is not set or empty")
+        return env[name]
+    if not value:
+        raise ConfigError(f"{where}: empty secret")
+    return value
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> HubConfig:
+    """Parse and validate the config file; raises ConfigError naming the key and line."""
+    environ = dict(os.environ if env is None else env)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path} not found; set HUB_CONFIG, or run `hub dev up` to write one"
+        ) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(raw, environ, path=path, text=text)
+
+
+_TOP_KEYS = {"ingress", "kafka", "endpoints", "integrations", "routes", "projections", "api"}
+
+
+def parse_config(
+    raw: Mapping[str, Any], env: Mapping[str, str], *, path: Path | None = None, text: str = ""
+) -> HubConfig:
+    where = _Locator(path, text)
+    for key in raw:
+        if key not in _TOP_KEYS:
+            raise ConfigError(f"{where(key)}: unknown section [{key}]; known: {sorted(_TOP_KEYS)}")
+    ingress = _parse_ingress(_table(raw, "ingress", where), where)
+    kafka = _table(raw, "kafka", where)
+    endpoints: dict[str, EndpointConfig] = {}
+    for name, spec in _table(raw, "endpoints", where).items():
+        endpoints[name] = _parse_endpoint(name, spec, env, where)
+    return HubConfig(
+        path=path,
+        ingress=ingress,
+        endpoints=endpoints,
+        partitions=_int(kafka, "partitions", 3, where, "kafka"),
+        replication_factor=_int(kafka, "replication_factor", 1, where, "kafka"),
+        raw=raw,
+    )
+
+
+class _Locator:
+    """Finds the line of a key in the config text, so errors can name it."""
+
+    def __init__(self, path: Path | None, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def __call__(self, key: str) -> str:
+        name = str(self.path) if self.path else "config"
+        last = key.split(".")[-1]
+        pattern = re.compile(rf'^\s*(\[.*\b{re.escape(key)}\b.*\]|"?{re.escape(last)}"?\s*=)')
+        for number, line in enumerate(self.lines, start=1):
+            if pattern.search(line):
+                return f"{name}:{number}: {key}"
+        return f"{name}: {key}"
+
+
+def _table(raw: Mapping[str, Any], key: str, where: _Locator) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where(key)}: expected a table, got {type(value).__name__}")
+    return value
+
+
+def _int(table: Mapping[str, Any], key: str, default: int, where: _Locator, section: str) -> int:
+    value = table.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"{where(f'{section}.{key}')}: expected a positive integer, got {value!r}")
+    return value
+
+
+def _parse_ingress(table: Mapping[str, Any], where: _Locator) -> IngressConfig:
+    known = {"host", "port", "public_url", "max_body_bytes", "ack_timeout_s", "retry_after_s"}
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{where('ingress.' + key)}: unknown key; known: {sorted(known)}")
+    timeout = table.get("ack_timeout_s", 5.0)
+    if not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigError(f"{where('ingress.ack_timeout_s')}: expected seconds > 0, got {timeout!r}")
+    return IngressConfig(
+        host=str(table.get("host", "127.0.0.1")),
+        port=_int(table, "port", 8080, where, "ingress"),
+        public_url=table.get("public_url"),
+        max_body_bytes=_int(table, "max_body_bytes", 1024 * 1024, where, "ingress"),
+        ack_timeout_s=float(timeout),
+        retry_after_s=_int(table, "retry_after_s", 5, where, "ingress"),
+    )
+
+
+def _parse_endpoint(
+    name: str, spec: Any, env: Mapping[str, str], where: _Locator
+) -> EndpointConfig:
+    from hub.signatures import SCHEMES  # the scheme list lives with the verifiers
+
+    key = f"endpoints.{name}"
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where(key)}: expected a table")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,62}", name):
+        raise ConfigError(f"{where(key)}: endpoint names are lowercase letters, digits, - and _")
+    known = {"scheme", "provider", "secrets", "tolerance_s", "normalizer"}
+    for k in spec:
+        if k not in known:
+            raise ConfigError(f"{where(key + '.' + k)}: unknown key; known: {sorted(known)}")
+    scheme = spec.get("scheme")
+    if scheme not in SCHEMES:
+        raise ConfigError(f"{where(key + '.scheme')}: unknown scheme {scheme!r}; known: {SCHEMES}")
+    secrets = spec.get("secrets")
+    if isinstance(secrets, str):
+        secrets = [secrets]
+    if not isinstance(secrets, list) or not secrets or not all(isinstance(s, str) for s in secrets):
+        raise ConfigError(f"{where(key + '.secrets')}: expected a non-empty list of strings")
+    resolved = tuple(resolve_secret(s, where(key + ".secrets"), env) for s in secrets)
+    tolerance = spec.get("tolerance_s", 300)
+    if not isinstance(tolerance, int) or tolerance <= 0:
+        raise ConfigError(f"{where(key + '.tolerance_s')}: expected seconds > 0")
+    provider = str(spec.get("provider", name))
+    return EndpointConfig(
+        name=name,
+        scheme=scheme,
+        provider=provider,
+        secrets=resolved,
+        tolerance_s=tolerance,
+        normalizer=spec.get("normalizer", provider),
+    )

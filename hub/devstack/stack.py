@@ -1,0 +1,210 @@
+"""`hub dev up|down|status`: the whole local stack, idempotent, by process id."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import secrets
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hub.admin import ensure_topics, wait_for_broker
+from hub.config import Settings, load_config
+from hub.db import migrate
+from hub.devstack.kafka import LocalKafka
+from hub.devstack.postgres import LocalPostgres
+from hub.devstack.procs import alive, free_port, port_open, spawn, stop_pid, wait_for
+from hub.devstack.state import StackState, resolve_servers
+from hub.topics import Topics
+
+__all__ = ["DevStack", "write_dev_config"]
+
+# One demo endpoint per signature scheme, named after it.
+DEMO_SCHEMES = ("stripe", "github", "standard-webhooks", "twilio", "shopify", "slack")
+
+
+def _new_secret(scheme: str) -> str:
+    raw = secrets.token_bytes(24)
+    if scheme == "standard-webhooks":
+        return "whsec_" + base64.b64encode(raw).decode()
+    if scheme == "stripe":
+        return "whsec_" + secrets.token_hex(24)
+    return secrets.token_hex(24)
+
+
+def write_dev_config(path: Path, ingress_port: int) -> None:
+    """The dev config written on first start: demo endpoints with fresh secrets."""
+    lines = [
+        "# Written by `hub dev up` on first start; edit freely, it is not overwritten.",
+        "[ingress]",
+        'host = "127.0.0.1"',
+        f"port = {ingress_port}",
+        f'public_url = "http://127.0.0.1:{ingress_port}"',
+        "max_body_bytes = 1048576",
+        "ack_timeout_s = 5.0",
+        "",
+        "[kafka]",
+        "partitions = 3",
+        "replication_factor = 1",
+        "",
+    ]
+    for scheme in DEMO_SCHEMES:
+        lines += [
+            f"[endpoints.{scheme}]",
+            f'scheme = "{scheme}"',
+            f'provider = "{scheme}"',
+            f'secrets = ["{_new_secret(scheme)}"]',
+            "",
+        ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+    path.chmod(0o600)
+
+
+@dataclass
+class DevStack:
+    settings: Settings
+
+    @property
+    def home(self) -> Path:
+        return self.settings.state_dir
+
+    def _kafka(self, state: StackState) -> LocalKafka:
+        return LocalKafka(self.home / "kafka", state.kafka_port, state.controller_port)
+
+    def _postgres(self, state: StackState) -> LocalPostgres:
+        return LocalPostgres(self.home / "postgres", state.postgres_port)
+
+    def up(self, *, ingress: bool = True, say: Any = print) -> None:
+        """Start what is not running yet; reuse ports from earlier runs."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        state = StackState.load(self.home)
+        if self.settings.kafka_bootstrap is None:
+            kafka = self._kafka(state)
+            if not kafka.healthy():
+                say(f"starting Kafka (KRaft) in {kafka.home} ...")
+            kafka.start()
+            state.kafka_port, state.controller_port = kafka.port, kafka.controller_port
+            state.pids["kafka"] = kafka.pid() or 0
+        if self.settings.database_url is None:
+            pg = self._postgres(state)
+            if not pg.healthy():
+                say(f"starting PostgreSQL in {pg.home} ...")
+            pg.start()
+            state.postgres_port = pg.port
+            state.pids["postgres"] = pg.pid() or 0
+        if not state.ingress_port:
+            state.ingress_port = 8080 if not port_open("127.0.0.1", 8080) else free_port()
+        state.save(self.home)
+        if not self.settings.config_path.exists():
+            write_dev_config(self.settings.config_path, state.ingress_port)
+            say(f"wrote dev config {self.settings.config_path} (fresh secrets)")
+        config = load_config(self.settings.config_path, self.settings.env)
+        servers = resolve_servers(self.settings)
+        wait_for_broker(servers.kafka_bootstrap, timeout=60)
+        topics = Topics(self.settings.topic_prefix)
+        ensure_topics(servers.kafka_bootstrap, topics.core(), partitions=config.partitions,
+                      replication_factor=config.replication_factor)
+        applied = asyncio.run(migrate(servers.database_url, self.settings.db_schema))
+        if applied:
+            say(f"applied migrations: {', '.join(applied)}")
+        if ingress:
+            self._start_ingress(state, config.ingress.host, config.ingress.port)
+        state.save(self.home)
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        servers = resolve_servers(self.settings)
+        env.update({
+            "HUB_STATE_DIR": str(self.home),
+            "HUB_CONFIG": str(self.settings.config_path),
+            "HUB_KAFKA_BOOTSTRAP": servers.kafka_bootstrap,
+            "HUB_DATABASE_URL": servers.database_url,
+            "HUB_DB_SCHEMA": self.settings.db_schema,
+            "HUB_TOPIC_PREFIX": self.settings.topic_prefix,
+        })
+        return env
+
+    def _start_ingress(self, state: StackState, host: str, port: int) -> None:
+        if alive(state.pids.get("ingress")) and port_open(host, port):
+            return
+        pid = spawn([sys.executable, "-m", "hub", "serve"], log=self.home / "ingress.log",
+                    env=self._env())
+        state.pids["ingress"] = pid
+        try:
+            wait_for(lambda: _http_ok(f"http://{host}:{port}/healthz") or not alive(pid),
+                     timeout=60, what=f"ingress on {host}:{port}")
+        except TimeoutError:
+            stop_pid(pid)
+            raise
+        if not alive(pid):
+            log = (self.home / "ingress.log").read_text()[-2000:]
+            raise RuntimeError(f"ingress exited at start:\n{log}")
+
+    def down(self, say: Any = print) -> None:
+        state = StackState.load(self.home)
+        for name in ("ingress", "simulators"):
+            if stop_pid(state.pids.get(name)):
+                say(f"stopped {name} (pid {state.pids[name]})")
+            state.pids.pop(name, None)
+        if self.settings.database_url is None and self._postgres(state).stop():
+            say("stopped PostgreSQL")
+        if self.settings.kafka_bootstrap is None and self._kafka(state).stop():
+            say("stopped Kafka")
+        state.pids.pop("kafka", None)
+        state.pids.pop("postgres", None)
+        state.save(self.home)
+
+    def status(self) -> dict[str, Any]:
+        state = StackState.load(self.home)
+        report: dict[str, Any] = {
+            "kafka_bootstrap": None, "database_url": None, "ingress_url": None,
+            "config": str(self.settings.config_path), "healthy": False, "parts": {},
+            "endpoints": {},
+        }
+        parts: dict[str, bool] = {}
+        try:
+            servers = resolve_servers(self.settings)
+        except Exception:  # noqa: BLE001 - status reports what it can
+            servers = None
+        if servers is not None:
+            report["kafka_bootstrap"] = servers.kafka_bootstrap
+            report["database_url"] = servers.database_url
+            host, _, port = servers.kafka_bootstrap.split(",")[0].rpartition(":")
+            parts["kafka"] = port_open(host, int(port))
+            parts["postgres"] = _pg_ok(servers.database_url)
+        else:
+            parts["kafka"] = parts["postgres"] = False
+        if self.settings.config_path.exists():
+            config = load_config(self.settings.config_path, self.settings.env)
+            url = config.ingress.url
+            report["ingress_url"] = url
+            parts["ingress"] = _http_ok(f"http://{config.ingress.host}:{config.ingress.port}/readyz")
+            report["endpoints"] = {
+                name: {"scheme": ep.scheme, "url": f"{url}/webhooks/{name}",
+                       "secrets": list(ep.secrets)}
+                for name, ep in config.endpoints.items()
+            }
+        else:
+            parts["ingress"] = False
+        report["parts"] = parts
+        report["healthy"] = all(parts.values())
+        return report
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - local URL
+            return bool(resp.status == 200)
+    except OSError:
+        return False
+
+
+def _pg_ok(url: str) -> bool:
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    return port_open(parsed.hostname or "127.0.0.1", parsed.port or 5432)

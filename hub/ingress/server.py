@@ -1,0 +1,68 @@
+"""Running the ingress: one process, or several sharing the port with SO_REUSEPORT."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from aiohttp import web
+
+from hub.bootstrap import Runtime, ingress_deps
+from hub.ingress.app import build_app
+
+__all__ = ["serve"]
+
+log = logging.getLogger(__name__)
+
+
+async def _serve_one(rt: Runtime, host: str, port: int, reuse_port: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with ingress_deps(rt) as deps:
+        runner = web.AppRunner(build_app(deps), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, reuse_port=reuse_port, backlog=1024)
+        await site.start()
+        log.info("ingress listening on http://%s:%d (pid %d)", host, port, os.getpid())
+        try:
+            await stop.wait()
+        finally:
+            # Stop accepting, let requests in flight finish, then flush the producer.
+            await runner.cleanup()
+    log.info("ingress stopped")
+
+
+def serve(rt: Runtime, host: str, port: int, workers: int = 1) -> int:
+    """Serve until SIGTERM/SIGINT; with workers > 1, fork that many processes on one port."""
+    if workers <= 1:
+        asyncio.run(_serve_one(rt, host, port, reuse_port=False))
+        return 0
+    children: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                asyncio.run(_serve_one(rt, host, port, reuse_port=True))
+            finally:
+                os._exit(0)
+        children.append(pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            try:
+                os.kill(child, signum)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    status = 0
+    for child in children:
+        _, code = os.waitpid(child, 0)
+        status = status or os.waitstatus_to_exitcode(code)
+    sys.stdout.flush()
+    return status

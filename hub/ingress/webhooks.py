@@ -1,0 +1,151 @@
+"""`POST /webhooks/{endpoint}`: verify, keep raw, normalize, write to Kafka, then answer."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from hub import codec, normalizers, signatures
+from hub.db import DatabaseUnavailable
+from hub.envelope import Event, sha256_hex
+from hub.ids import derived_id
+from hub.ingress.app import DEPS, IngressDeps, json_error
+from hub.ingress.body import BodyTooLarge, read_body
+from hub.ingress.records import WebhookRecord
+from hub.producer import Delivered, ProduceError
+
+__all__ = ["receive"]
+
+log = logging.getLogger(__name__)
+
+# Kept out of the raw event: credentials some senders put in headers.
+_DROPPED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+RAW_TYPE = "webhook.received"
+
+
+async def receive(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    received_at = datetime.now(UTC)
+    name = request.match_info["endpoint"]
+    endpoint = deps.endpoints.get(name)
+    if endpoint is None:
+        return json_error(404, f"unknown webhook endpoint {name!r}")
+    try:
+        body = await read_body(request, deps.ingress.max_body_bytes)
+    except BodyTooLarge:
+        return json_error(413, f"body over the limit of {deps.ingress.max_body_bytes} bytes")
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    url = deps.ingress.public_url.rstrip("/") + request.path_qs if deps.ingress.public_url else str(request.url)
+    try:
+        signatures.verify(endpoint.scheme, secrets=endpoint.secrets, headers=headers, body=body,
+                          url=url, tolerance=endpoint.tolerance_s)
+    except signatures.SignatureError as exc:
+        log.warning("webhook signature rejected", extra={"endpoint": name, "reason": exc.reason})
+        return json_error(401, "signature verification failed")
+
+    norm = normalizers.normalize(endpoint.normalizer or endpoint.provider, headers=headers,
+                                 body=body, content_type=request.content_type,
+                                 received_at=received_at)
+    raw_id = derived_id(endpoint.provider, norm.provider_event_id)
+    try:
+        earlier = await deps.records.seen_webhook(endpoint.provider, norm.provider_event_id)
+    except DatabaseUnavailable as exc:
+        log.error("webhook dedupe lookup failed: %s", exc)
+        return _unavailable(deps, "database unavailable")
+    if earlier is not None:
+        return web.json_response({"status": "duplicate", "event_id": earlier}, status=200)
+
+    payload_sha = sha256_hex(body)
+    traceparent = headers.get("traceparent")
+    events = [_domain_event(endpoint.provider, norm.provider_event_id, d,
+                            deps.schemas.latest(d.type).version, raw_id, payload_sha,
+                            received_at, traceparent) for d in norm.events]
+    raw = Event(
+        id=raw_id,
+        source=f"/webhooks/{name}",
+        type=RAW_TYPE,
+        time=received_at,
+        subject=f"{endpoint.provider}:{norm.provider_event_id}",
+        schema_version=deps.schemas.latest(RAW_TYPE).version,
+        correlation_id=raw_id,
+        payload_sha256=payload_sha,
+        traceparent=traceparent,
+        data={
+            "endpoint": name,
+            "provider": endpoint.provider,
+            "scheme": endpoint.scheme,
+            "provider_event_id": norm.provider_event_id,
+            "provider_event_type": norm.provider_event_type,
+            "url": url,
+            "content_type": request.content_type or None,
+            "headers": [{"name": k, "value": v} for k, v in request.headers.items()
+                        if k.lower() not in _DROPPED_HEADERS],
+            "body": body,
+            "received_at": received_at,
+            "mapped": bool(events),
+            "mapped_types": [e.type for e in events],
+        },
+    )
+    try:
+        encoded = [(deps.topics.for_type(e.type), e, codec.encode(deps.schemas, e))
+                   for e in (raw, *events)]
+    except codec.EncodeError as exc:
+        # A normalizer produced data its schema rejects: keep nothing half-done, tell the sender.
+        log.error("webhook %s could not be encoded: %s", raw_id, exc)
+        return json_error(422, "delivery could not be converted to an event", event_id=raw_id)
+    try:
+        delivered = await asyncio.wait_for(
+            asyncio.gather(*(deps.producer.produce(t, v, key=e.key, headers=e.headers())
+                             for t, e, v in encoded)),
+            timeout=deps.ingress.ack_timeout_s,
+        )
+    except (TimeoutError, ProduceError) as exc:
+        log.error("webhook %s not acknowledged by Kafka: %s", raw_id, exc)
+        return _unavailable(deps, "event log unavailable")
+    first: Delivered = delivered[0]
+    record = WebhookRecord(
+        event_id=raw_id, endpoint=name, provider=endpoint.provider,
+        provider_event_id=norm.provider_event_id, provider_event_type=norm.provider_event_type,
+        payload_sha256=payload_sha, mapped=bool(events), mapped_types=tuple(e.type for e in events),
+        topic=first.topic, partition=first.partition, offset=first.offset,
+        received_at=received_at, processed_at=datetime.now(UTC),
+    )
+    try:
+        await deps.records.record_webhook(record)
+    except DatabaseUnavailable as exc:
+        # The log has it; the provider's retry re-produces the same ids, deduplicated downstream.
+        log.error("webhook %s in the log but not recorded: %s", raw_id, exc)
+        return _unavailable(deps, "database unavailable")
+    answer: dict[str, object] = {
+        "status": "accepted",
+        "event_id": raw_id,
+        "mapped": bool(events),
+        "events": [{"event_id": e.id, "type": e.type} for e in events],
+    }
+    if not events and norm.unmapped_reason:
+        answer["unmapped_reason"] = norm.unmapped_reason
+    return web.json_response(answer, status=202)
+
+
+def _domain_event(provider: str, provider_event_id: str, d: normalizers.DomainEvent,
+                  version: int, raw_id: str, payload_sha: str, received_at: datetime,
+                  traceparent: str | None) -> Event:
+    return Event(
+        id=derived_id(provider, provider_event_id, d.type),
+        source=f"/providers/{provider}",
+        type=d.type,
+        time=received_at,
+        subject=d.subject,
+        schema_version=version,
+        correlation_id=raw_id,
+        causation_id=raw_id,
+        payload_sha256=payload_sha,
+        traceparent=traceparent,
+        data=d.data,
+    )
+
+
+def _unavailable(deps: IngressDeps, why: str) -> web.Response:
+    return json_error(503, f"{why}; retry later", retry_after=deps.ingress.retry_after_s)
