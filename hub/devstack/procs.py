@@ -12,6 +12,9 @@ from pathlib import Path
 
 __all__ = ["alive", "free_port", "port_open", "spawn", "stop_pid", "wait_for"]
 
+# Children this process started and has not reaped yet, so they are waited for properly.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that was free a moment ago."""
@@ -30,6 +33,12 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
 
 def alive(pid: int | None) -> bool:
     if not pid:
+        return False
+    child = _children.get(pid)
+    if child is not None:
+        if child.poll() is None:
+            return True
+        del _children[pid]
         return False
     try:
         os.kill(pid, 0)
@@ -60,6 +69,7 @@ def spawn(
             cwd=cwd,
             start_new_session=True,
         )
+    _children[proc.pid] = proc
     return proc.pid
 
 
