@@ -25,7 +25,7 @@ broker: system-deps
 
 run: install
 	$(BIN)/hub dev up
-	$(BIN)/python -m hub.demo
+	$(BIN)/hub demo
 
 up: install
 	$(BIN)/hub dev up

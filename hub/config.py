@@ -265,11 +265,19 @@ def _parse_endpoint(
     if not isinstance(tolerance, int) or tolerance <= 0:
         raise ConfigError(f"{where(key + '.tolerance_s')}: expected seconds > 0")
     provider = str(spec.get("provider", name))
+    normalizer = spec.get("normalizer", provider)
+    from hub.normalizers import NORMALIZERS
+
+    if normalizer not in NORMALIZERS:
+        raise ConfigError(
+            f"{where(key + '.normalizer')}: no normalizer {normalizer!r}; known: {NORMALIZERS}"
+            " (use normalizer = \"generic\" to keep deliveries raw)"
+        )
     return EndpointConfig(
         name=name,
         scheme=scheme,
         provider=provider,
         secrets=resolved,
         tolerance_s=tolerance,
-        normalizer=spec.get("normalizer", provider),
+        normalizer=normalizer,
     )

@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "topics",
     "tail",
     "schemas",
+    "demo",
 )
 
 
