@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 import urllib.parse
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -65,6 +66,7 @@ async def run_demo() -> int:
     servers = resolve_servers(settings)
     base = config.ingress.url
     run = uuid7().replace("-", "")[-8:]
+    started = datetime.now(UTC)
     print(f"demo run {run}: sending to {base}\n")
     print(f"{'ENDPOINT':<19}{'HTTP':<6}{'RAW EVENT ID':<38}DOMAIN EVENTS")
     async with aiohttp.ClientSession() as http:
@@ -118,8 +120,7 @@ async def run_demo() -> int:
     try:
         rows = await conn.fetch(
             "SELECT endpoint, provider_event_id, mapped, deliveries FROM webhook_events"
-            " WHERE provider_event_id LIKE $1 OR provider_event_id LIKE $2 ORDER BY received_at",
-            f"%{run}%", "sha256:%")
+            " WHERE received_at >= $1 ORDER BY received_at", started)
     finally:
         await conn.close()
     print(f"\nwebhook_events rows of this run ({len(rows)}):")
