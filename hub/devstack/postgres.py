@@ -68,6 +68,14 @@ class LocalPostgres:
         sock = self.home / "sock"
         sock.mkdir(exist_ok=True)
         owner = self._os_user()
+        if owner is not None:
+            reach = subprocess.run(["runuser", "-u", owner, "--", "test", "-x", str(self.home)],  # noqa: S603
+                                   capture_output=True, check=False)
+            if reach.returncode != 0:
+                raise StackError(
+                    f"the {owner} OS user cannot reach {self.home} (a parent folder is private); "
+                    "set HUB_STATE_DIR to a folder under a world-traversable path"
+                )
         if not (self.data / "PG_VERSION").exists():
             self.data.mkdir(parents=True, exist_ok=True)
             self._chown(owner, self.home, sock, self.data)
