@@ -117,11 +117,11 @@ class ApiKeyStore:
             if row is None:
                 cached = (now, b"", None)
             else:
-                key = ApiKey(key_id, row["name"], tuple(row["scopes"]))
-                cached = (now, bytes(row["secret_sha256"]), key)
+                record = ApiKey(key_id, row["name"], tuple(row["scopes"]))
+                cached = (now, bytes(row["secret_sha256"]), record)
             self._cache[key_id] = cached
-        _, stored, key = cached
+        _, stored, found = cached
         # Compare even for unknown ids so timing does not reveal which ids exist.
-        if not hmac.compare_digest(stored or b"\0" * 32, digest) or key is None:
+        if not hmac.compare_digest(stored or b"\0" * 32, digest) or found is None:
             raise InvalidKey("unknown or revoked API key")
-        return key
+        return found

@@ -1,7 +1,6 @@
 """PostgreSQL: the connection pool and the migrations that shape hub's schema."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from importlib import resources
@@ -32,12 +31,12 @@ def _redact(url: str) -> str:
     return re.sub(r"://([^:@/]+):[^@/]*@", r"://\1:***@", url)
 
 
-async def connect(url: str, schema: str = "hub", timeout: float = 10.0) -> Any:
+async def connect(url: str, schema: str = "hub", connect_timeout: float = 10.0) -> Any:
     """One connection with `search_path` set to `schema`."""
     _check_schema(schema)
     try:
-        return await asyncpg.connect(url, timeout=timeout, server_settings={"search_path": schema})
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+        return await asyncpg.connect(url, timeout=connect_timeout, server_settings={"search_path": schema})
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         raise DatabaseUnavailable(
             f"HUB_DATABASE_URL={_redact(url)}: cannot connect ({exc}); "
             "is PostgreSQL running? (`hub dev up` starts one)"
@@ -45,15 +44,16 @@ async def connect(url: str, schema: str = "hub", timeout: float = 10.0) -> Any:
 
 
 async def create_pool(
-    url: str, schema: str = "hub", *, min_size: int = 2, max_size: int = 10, timeout: float = 10.0
+    url: str, schema: str = "hub", *, min_size: int = 2, max_size: int = 10,
+    connect_timeout: float = 10.0,
 ) -> Any:
     _check_schema(schema)
     try:
         return await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, timeout=timeout,
+            url, min_size=min_size, max_size=max_size, timeout=connect_timeout,
             server_settings={"search_path": schema},
         )
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         raise DatabaseUnavailable(
             f"HUB_DATABASE_URL={_redact(url)}: cannot connect ({exc}); "
             "is PostgreSQL running? (`hub dev up` starts one)"

@@ -144,7 +144,9 @@ def _show_last(bootstrap: str, topic: str) -> None:
             if high > 0:
                 c.assign([TopicPartition(topic, p, high - 1)])
                 msg = c.poll(5)
-                if msg is not None and not msg.error() and (best is None or msg.timestamp()[1] > best.timestamp()[1]):
+                if msg is None or msg.error():
+                    continue
+                if best is None or msg.timestamp()[1] > best.timestamp()[1]:
                     best = msg
         if best is not None:
             event = codec.decode(store, best.value(), topic=topic, partition=best.partition(),

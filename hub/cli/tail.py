@@ -82,9 +82,10 @@ def _tail(args: argparse.Namespace) -> int:
                 if args.idle_timeout and time.monotonic() - last > args.idle_timeout:
                     break
                 continue
-            if msg.error():
-                if msg.error().code() != KafkaError._PARTITION_EOF:
-                    print(f"hub: {msg.error().str()}", file=sys.stderr)
+            error = msg.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    print(f"hub: {error.str()}", file=sys.stderr)
                 continue
             last = time.monotonic()
             _print(store, codec, msg, as_json=args.json)

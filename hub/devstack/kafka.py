@@ -74,7 +74,9 @@ class LocalKafka:
         if self.healthy():
             return
         if shutil.which("java") is None:
-            raise StackError("java not found: the broker needs Java 17+ (apt-get install openjdk-17-jre-headless)")
+            raise StackError(
+                "java not found: the broker needs Java 17+ (apt-get install openjdk-17-jre-headless)"
+            )
         libs = ensure_broker_jars()
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()

@@ -159,7 +159,6 @@ class DevStack:
         state.save(self.home)
 
     def status(self) -> dict[str, Any]:
-        state = StackState.load(self.home)
         report: dict[str, Any] = {
             "kafka_bootstrap": None, "database_url": None, "ingress_url": None,
             "config": str(self.settings.config_path), "healthy": False, "parts": {},

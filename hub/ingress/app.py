@@ -10,10 +10,10 @@ from typing import Any
 from aiohttp import web
 
 from hub.apikeys import ApiKeyStore
-from hub.schemastore import SchemaStore
 from hub.config import EndpointConfig, IngressConfig
 from hub.ingress.records import IngressRecords
 from hub.producer import HubProducer
+from hub.schemastore import SchemaStore
 from hub.topics import Topics
 
 __all__ = ["IngressDeps", "build_app", "json_error"]

@@ -119,6 +119,7 @@ def _parse(body: bytes, batch: bool) -> list[dict[str, Any]]:
                             field="events")
     else:
         items = [doc]
+    checked: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         where = f"events[{index}]." if batch else ""
         if not isinstance(item, dict):
@@ -127,7 +128,8 @@ def _parse(body: bytes, batch: bool) -> list[dict[str, Any]]:
         if unknown:
             raise _Rejected(422, f"{where}{unknown[0]}: unknown field; allowed: {sorted(_FIELDS)}",
                             field=f"{where}{unknown[0]}")
-    return items
+        checked.append(item)
+    return checked
 
 
 def _build(deps: IngressDeps, key: ApiKey, item: dict[str, Any], event_id: str, now: datetime,

@@ -37,7 +37,8 @@ async def receive(request: web.Request) -> web.Response:
     except BodyTooLarge:
         return json_error(413, f"body over the limit of {deps.ingress.max_body_bytes} bytes")
     headers = {k.lower(): v for k, v in request.headers.items()}
-    url = deps.ingress.public_url.rstrip("/") + request.path_qs if deps.ingress.public_url else str(request.url)
+    public = deps.ingress.public_url
+    url = public.rstrip("/") + request.path_qs if public else str(request.url)
     try:
         signatures.verify(endpoint.scheme, secrets=endpoint.secrets, headers=headers, body=body,
                           url=url, tolerance=endpoint.tolerance_s)

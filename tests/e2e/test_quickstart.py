@@ -37,7 +37,8 @@ def readme_commands() -> list[str]:
     return commands
 
 
-def run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], env: dict[str, str], cwd: Path,
+        timeout: float = 240) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout,
                           check=False)
 

@@ -15,7 +15,7 @@ from hub.db import connect
 from hub.envelope import sha256_hex
 from hub.ids import derived_id
 from hub.signatures import sign
-from tests.stack import SECRETS, run_ingress, read_topic
+from tests.stack import SECRETS, read_topic, run_ingress
 
 pytestmark = pytest.mark.integration
 
