@@ -190,20 +190,32 @@ def parse_config(
 
 
 class _Locator:
-    """Finds the line of a key in the config text, so errors can name it."""
+    """Finds the line of a dotted key (`endpoints.twilio.secrets`) in the config text."""
 
     def __init__(self, path: Path | None, text: str) -> None:
         self.path = path
         self.lines = text.splitlines()
 
+    def line_of(self, key: str) -> int | None:
+        parts = [p.strip('"') for p in key.split(".")]
+        table: list[str] = []
+        for number, line in enumerate(self.lines, start=1):
+            stripped = line.strip()
+            header = re.match(r"^\[+\s*([^\]]+?)\s*\]+", stripped)
+            if header:
+                table = [p.strip().strip('"') for p in header.group(1).split(".")]
+                if table == parts:
+                    return number
+                continue
+            assign = re.match(r'^"?([^"=\s]+)"?\s*=', stripped)
+            if assign and table + [assign.group(1)] == parts:
+                return number
+        return None
+
     def __call__(self, key: str) -> str:
         name = str(self.path) if self.path else "config"
-        last = key.split(".")[-1]
-        pattern = re.compile(rf'^\s*(\[.*\b{re.escape(key)}\b.*\]|"?{re.escape(last)}"?\s*=)')
-        for number, line in enumerate(self.lines, start=1):
-            if pattern.search(line):
-                return f"{name}:{number}: {key}"
-        return f"{name}: {key}"
+        number = self.line_of(key)
+        return f"{name}:{number}: {key}" if number else f"{name}: {key}"
 
 
 def _table(raw: Mapping[str, Any], key: str, where: _Locator) -> dict[str, Any]:
