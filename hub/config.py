@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hub.routing import IntegrationConfig
 
 __all__ = [
     "EndpointConfig",
@@ -116,6 +119,12 @@ class IngressConfig:
     max_body_bytes: int = 1024 * 1024
     ack_timeout_s: float = 5.0
     retry_after_s: int = 5
+    request_timeout_s: float = 15.0
+    max_header_bytes: int = 8190
+    max_headers: int = 100
+    rate_limit_per_s: float = 500.0
+    rate_limit_burst: int = 1000
+    admin_token: str | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -131,7 +140,13 @@ class HubConfig:
     endpoints: Mapping[str, EndpointConfig]
     partitions: int = 3
     replication_factor: int = 1
+    integrations: Mapping[str, IntegrationConfig] = field(default_factory=dict)
+    routes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def routed_types(self, integration: str) -> frozenset[str]:
+        """Event types `[routes]` sends to `integration`."""
+        return frozenset(t for t, names in self.routes.items() if integration in names)
 
 
 def resolve_secret(value: str, where: str, env: Mapping[str, str]) -> str:
@@ -148,7 +163,9 @@ def resolve_secret(value: str, where: str, env: Mapping[str, str]) -> str:
     return value
 
 
-def load_config(path: Path, env: Mapping[str, str] | None = None) -> HubConfig:
+def load_config(
+    path: Path, env: Mapping[str, str] | None = None, known_types: Collection[str] | None = None
+) -> HubConfig:
     """Parse and validate the config file; raises ConfigError naming the key and line."""
     environ = dict(os.environ if env is None else env)
     try:
@@ -161,32 +178,53 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> HubConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(raw, environ, path=path, text=text)
+    return parse_config(raw, environ, path=path, text=text, known_types=known_types)
 
 
 _TOP_KEYS = {"ingress", "kafka", "endpoints", "integrations", "routes", "projections", "api"}
 
 
 def parse_config(
-    raw: Mapping[str, Any], env: Mapping[str, str], *, path: Path | None = None, text: str = ""
+    raw: Mapping[str, Any],
+    env: Mapping[str, str],
+    *,
+    path: Path | None = None,
+    text: str = "",
+    known_types: Collection[str] | None = None,
 ) -> HubConfig:
+    """Validate a parsed config file. `known_types` defaults to the types in schemas/."""
+    from hub.routing import parse_routing
+
     where = _Locator(path, text)
     for key in raw:
         if key not in _TOP_KEYS:
             raise ConfigError(f"{where(key)}: unknown section [{key}]; known: {sorted(_TOP_KEYS)}")
-    ingress = _parse_ingress(_table(raw, "ingress", where), where)
+    ingress = _parse_ingress(_table(raw, "ingress", where), where, env)
     kafka = _table(raw, "kafka", where)
     endpoints: dict[str, EndpointConfig] = {}
     for name, spec in _table(raw, "endpoints", where).items():
         endpoints[name] = _parse_endpoint(name, spec, env, where)
+    routes_raw = _table(raw, "routes", where)
+    if known_types is None:
+        known_types = _schema_types() if routes_raw else ()
+    integrations, routes = parse_routing(
+        _table(raw, "integrations", where), routes_raw, env, where, known_types)
     return HubConfig(
         path=path,
         ingress=ingress,
         endpoints=endpoints,
         partitions=_int(kafka, "partitions", 3, where, "kafka"),
         replication_factor=_int(kafka, "replication_factor", 1, where, "kafka"),
+        integrations=integrations,
+        routes=routes,
         raw=raw,
     )
+
+
+def _schema_types() -> list[str]:
+    from hub.schemastore import SchemaStore
+
+    return SchemaStore.load().types()
 
 
 class _Locator:
@@ -212,9 +250,31 @@ class _Locator:
                 return number
         return None
 
-    def __call__(self, key: str) -> str:
+    def assignment_of(self, section: list[str], name: str) -> int | None:
+        """The line assigning `name` inside table `section` or its sub-tables, inline
+        tables included (`credentials = { api_key = ... }`, `"payment.succeeded" = [...]`)."""
+        assign = re.compile(rf'(^|[\s{{,])"?{re.escape(name)}"?\s*=')
+        inside = False
+        for number, line in enumerate(self.lines, start=1):
+            header = re.match(r"^\[+\s*([^\]]+?)\s*\]+", line.strip())
+            if header:
+                table = [p.strip().strip('"') for p in header.group(1).split(".")]
+                inside = table[: len(section)] == section
+                continue
+            if inside and assign.search(line):
+                return number
+        return None
+
+    def __call__(self, key: str, literal: str | None = None) -> str:
+        """`path:line: key`; with `literal`, the line assigning that name within the
+        table of `key` (first two parts for integrations, first part otherwise)."""
         name = str(self.path) if self.path else "config"
-        number = self.line_of(key)
+        number = None
+        if literal is not None:
+            parts = key.split(".")
+            section = parts[:2] if parts[0] == "integrations" else parts[:1]
+            number = self.assignment_of(section, literal.strip('"'))
+        number = number or self.line_of(key)
         return f"{name}:{number}: {key}" if number else f"{name}: {key}"
 
 
@@ -232,21 +292,36 @@ def _int(table: Mapping[str, Any], key: str, default: int, where: _Locator, sect
     return value
 
 
-def _parse_ingress(table: Mapping[str, Any], where: _Locator) -> IngressConfig:
-    known = {"host", "port", "public_url", "max_body_bytes", "ack_timeout_s", "retry_after_s"}
+def _positive_number(table: Mapping[str, Any], key: str, default: float, where: _Locator) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"{where('ingress.' + key)}: expected a number > 0, got {value!r}")
+    return float(value)
+
+
+def _parse_ingress(table: Mapping[str, Any], where: _Locator, env: Mapping[str, str]) -> IngressConfig:
+    known = {"host", "port", "public_url", "max_body_bytes", "ack_timeout_s", "retry_after_s",
+             "request_timeout_s", "max_header_bytes", "max_headers", "rate_limit_per_s",
+             "rate_limit_burst", "admin_token"}
     for key in table:
         if key not in known:
             raise ConfigError(f"{where('ingress.' + key)}: unknown key; known: {sorted(known)}")
-    timeout = table.get("ack_timeout_s", 5.0)
-    if not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigError(f"{where('ingress.ack_timeout_s')}: expected seconds > 0, got {timeout!r}")
+    admin = table.get("admin_token")
+    if admin is not None and not isinstance(admin, str):
+        raise ConfigError(f"{where('ingress.admin_token')}: expected a string (or env:NAME)")
     return IngressConfig(
         host=str(table.get("host", "127.0.0.1")),
         port=_int(table, "port", 8080, where, "ingress"),
         public_url=table.get("public_url"),
         max_body_bytes=_int(table, "max_body_bytes", 1024 * 1024, where, "ingress"),
-        ack_timeout_s=float(timeout),
+        ack_timeout_s=_positive_number(table, "ack_timeout_s", 5.0, where),
         retry_after_s=_int(table, "retry_after_s", 5, where, "ingress"),
+        request_timeout_s=_positive_number(table, "request_timeout_s", 15.0, where),
+        max_header_bytes=_int(table, "max_header_bytes", 8190, where, "ingress"),
+        max_headers=_int(table, "max_headers", 100, where, "ingress"),
+        rate_limit_per_s=_positive_number(table, "rate_limit_per_s", 500.0, where),
+        rate_limit_burst=_int(table, "rate_limit_burst", 1000, where, "ingress"),
+        admin_token=resolve_secret(admin, where("ingress.admin_token"), env) if admin else None,
     )
 
 

@@ -19,7 +19,7 @@ from hub.config import Settings, load_config
 from hub.devstack.procs import free_port
 from hub.devstack.state import Servers as HubServers
 from hub.envelope import Event
-from hub.ingress.app import build_app
+from hub.ingress.app import build_app, runner_options
 from hub.schemastore import SchemaStore
 from hub.topics import Topics
 
@@ -34,14 +34,14 @@ SECRETS = {
 
 
 def config_text(port: int, *, ack_timeout_s: float = 5.0, max_body_bytes: int = 1048576,
-                extra: str = "") -> str:
+                extra: str = "", ingress: str = "", secrets: dict[str, str] | None = None) -> str:
     lines = [
         "[ingress]", 'host = "127.0.0.1"', f"port = {port}",
         f'public_url = "http://127.0.0.1:{port}"', f"max_body_bytes = {max_body_bytes}",
-        f"ack_timeout_s = {ack_timeout_s}", "retry_after_s = 7", "",
+        f"ack_timeout_s = {ack_timeout_s}", "retry_after_s = 7", ingress, "",
         "[kafka]", "partitions = 3", "",
     ]
-    for scheme, secret in SECRETS.items():
+    for scheme, secret in (secrets or SECRETS).items():
         lines += [f"[endpoints.{scheme}]", f'scheme = "{scheme}"', f'provider = "{scheme}"',
                   f'secrets = ["{secret}"]', ""]
     return "\n".join(lines) + extra
@@ -52,6 +52,7 @@ class Ingress:
     url: str
     runtime: Runtime
     deps: Any
+    config_path: Path
 
     @property
     def topics(self) -> Topics:
@@ -59,6 +60,7 @@ class Ingress:
 
 
 def make_runtime(tmp: Path, servers: Any, topic_prefix: str, db_schema: str, text: str) -> Runtime:
+    tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / "hub.toml"
     path.write_text(text)
     env = {"HUB_CONFIG": str(path), "HUB_KAFKA_BOOTSTRAP": servers.kafka_bootstrap,
@@ -75,14 +77,16 @@ async def run_ingress(tmp: Path, servers: Any, topic_prefix: str, db_schema: str
                       **config: Any) -> AsyncIterator[Ingress]:
     port = free_port()
     rt = make_runtime(tmp, servers, topic_prefix, db_schema, config_text(port, **config))
+    tmp_config = tmp / "hub.toml"
     await asyncio.to_thread(ensure_topics, servers.kafka_bootstrap, rt.topics.core(),
                             partitions=3)
     async with ingress_deps(rt) as deps:
-        runner = web.AppRunner(build_app(deps), access_log=None)
+        runner = web.AppRunner(build_app(deps), access_log=None,
+                               **runner_options(rt.config.ingress))
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         try:
-            yield Ingress(f"http://127.0.0.1:{port}", rt, deps)
+            yield Ingress(f"http://127.0.0.1:{port}", rt, deps, tmp_config)
         finally:
             await runner.cleanup()
 

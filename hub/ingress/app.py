@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -12,11 +13,12 @@ from aiohttp import web
 from hub.apikeys import ApiKeyStore
 from hub.config import EndpointConfig, IngressConfig
 from hub.ingress.records import IngressRecords
+from hub.ratelimit import ClientLimiter
 from hub.producer import HubProducer
 from hub.schemastore import SchemaStore
 from hub.topics import Topics
 
-__all__ = ["IngressDeps", "build_app", "json_error"]
+__all__ = ["IngressDeps", "build_app", "json_error", "runner_options"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,19 @@ class IngressDeps:
     records: IngressRecords
     keys: ApiKeyStore
     ready: Callable[[], Awaitable[dict[str, bool]]] | None = None
+    limiter: ClientLimiter | None = None
+
+    def __post_init__(self) -> None:
+        if self.limiter is None:
+            self.limiter = ClientLimiter(self.ingress.rate_limit_per_s, self.ingress.rate_limit_burst)
+
+    def throttle(self, client: str) -> web.Response | None:
+        """A 429 with Retry-After when `client` is over its rate, else None."""
+        assert self.limiter is not None
+        wait = self.limiter.check(client)
+        if wait is None:
+            return None
+        return json_error(429, "too many requests; slow down", retry_after=wait)
 
 
 DEPS: web.AppKey[IngressDeps] = web.AppKey("deps", IngressDeps)
@@ -63,6 +78,44 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return json_error(500, "internal error")
 
 
+@web.middleware
+async def _deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A request (body upload included) that takes longer than the limit gets a 408."""
+    limit = request.app[DEPS].ingress.request_timeout_s
+    try:
+        async with asyncio.timeout(limit):
+            return await handler(request)
+    except TimeoutError:
+        return json_error(408, f"request took longer than {limit:g} s")
+
+
+# Paths only an operator may see; they need `[ingress] admin_token`.
+ADMIN_PREFIXES = ("/metrics", "/ui", "/admin")
+
+
+@web.middleware
+async def _admin(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(ADMIN_PREFIXES):
+        token = request.app[DEPS].ingress.admin_token
+        if token is None:
+            return json_error(404, "admin endpoints are off: set [ingress] admin_token")
+        presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        presented = presented or request.cookies.get("hub_admin", "")
+        if not hmac.compare_digest(presented.encode(), token.encode()):
+            return json_error(401, "admin token required")
+    return await handler(request)
+
+
+def runner_options(ingress: IngressConfig) -> dict[str, Any]:
+    """aiohttp server limits: header sizes and counts (larger ⇒ 400/431 before any handler)."""
+    return {
+        "max_field_size": ingress.max_header_bytes,
+        "max_line_size": ingress.max_header_bytes,
+        "max_headers": ingress.max_headers,
+        "keepalive_timeout": 75.0,
+    }
+
+
 async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -78,7 +131,8 @@ def build_app(deps: IngressDeps) -> web.Application:
     from hub.ingress import publish, webhooks
 
     # The body limit is enforced by the handlers themselves, with a JSON 413.
-    app = web.Application(middlewares=[_errors], client_max_size=deps.ingress.max_body_bytes + 1)
+    app = web.Application(middlewares=[_errors, _deadline, _admin],
+                          client_max_size=deps.ingress.max_body_bytes + 1)
     app[DEPS] = deps
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)

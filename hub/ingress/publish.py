@@ -46,6 +46,9 @@ async def _publish(request: web.Request, *, batch: bool) -> web.Response:
     deps = request.app[DEPS]
     try:
         key = await _authenticate(deps, request)
+        limited = deps.throttle(f"key:{key.key_id}")
+        if limited is not None:
+            return limited
         body = await read_body(request, deps.ingress.max_body_bytes)
         items = _parse(body, batch)
         idem = request.headers.get("Idempotency-Key")

@@ -10,7 +10,8 @@ import sys
 from aiohttp import web
 
 from hub.bootstrap import Runtime, ingress_deps
-from hub.ingress.app import build_app
+from hub.ingress.app import build_app, runner_options
+from hub.ingress.reload import watch_config
 
 __all__ = ["serve"]
 
@@ -19,11 +20,16 @@ log = logging.getLogger(__name__)
 
 async def _serve_one(rt: Runtime, host: str, port: int, reuse_port: bool) -> None:
     stop = asyncio.Event()
+    reread = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reread.set)
     async with ingress_deps(rt) as deps:
-        runner = web.AppRunner(build_app(deps), access_log=None, handle_signals=False)
+        watcher = asyncio.create_task(
+            watch_config(rt.settings.config_path, deps, dict(rt.settings.env), wake=reread))
+        runner = web.AppRunner(build_app(deps), access_log=None, handle_signals=False,
+                               **runner_options(rt.config.ingress))
         await runner.setup()
         site = web.TCPSite(runner, host, port, reuse_port=reuse_port, backlog=1024)
         await site.start()
@@ -32,6 +38,7 @@ async def _serve_one(rt: Runtime, host: str, port: int, reuse_port: bool) -> Non
             await stop.wait()
         finally:
             # Stop accepting, let requests in flight finish, then flush the producer.
+            watcher.cancel()
             await runner.cleanup()
     log.info("ingress stopped")
 

@@ -32,6 +32,9 @@ async def receive(request: web.Request) -> web.Response:
     endpoint = deps.endpoints.get(name)
     if endpoint is None:
         return json_error(404, f"unknown webhook endpoint {name!r}")
+    limited = deps.throttle(f"webhook:{name}:{request.remote}")
+    if limited is not None:
+        return limited
     try:
         body = await read_body(request, deps.ingress.max_body_bytes)
     except BodyTooLarge:
