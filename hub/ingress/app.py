@@ -13,8 +13,8 @@ from aiohttp import web
 from hub.apikeys import ApiKeyStore
 from hub.config import EndpointConfig, IngressConfig
 from hub.ingress.records import IngressRecords
-from hub.ratelimit import ClientLimiter
 from hub.producer import HubProducer
+from hub.ratelimit import ClientLimiter
 from hub.schemastore import SchemaStore
 from hub.topics import Topics
 
