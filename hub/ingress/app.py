@@ -134,6 +134,14 @@ def build_app(deps: IngressDeps) -> web.Application:
     app = web.Application(middlewares=[_errors, _deadline, _admin],
                           client_max_size=deps.ingress.max_body_bytes + 1)
     app[DEPS] = deps
+    from hub.ingress.openapi import openapi_document
+
+    document = openapi_document(deps.schemas, list(deps.endpoints))
+
+    async def _openapi(request: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get("/openapi.json", _openapi)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_post("/webhooks/{endpoint}", webhooks.receive)
