@@ -56,7 +56,7 @@ def avro_to_json_schema(schema: Any, named: dict[str, Any]) -> dict[str, Any]:
 def _primitive(kind: str, logical: str | None) -> dict[str, Any]:
     if logical in ("timestamp-micros", "timestamp-millis"):
         return {"type": "string", "format": "date-time"}
-    return {
+    table: dict[str, dict[str, Any]] = {
         "int": {"type": "integer", "format": "int32"},
         "long": {"type": "integer", "format": "int64"},
         "string": {"type": "string"},
@@ -65,7 +65,8 @@ def _primitive(kind: str, logical: str | None) -> dict[str, Any]:
         "double": {"type": "number"},
         "bytes": {"type": "string", "format": "byte"},
         "null": {"nullable": True},
-    }.get(kind, {})
+    }
+    return table.get(kind, {})
 
 
 def _event_schemas(store: SchemaStore) -> list[dict[str, Any]]:
