@@ -85,7 +85,10 @@ def _wait_until_visible(admin: AdminClient, names: list[str], timeout: float) ->
     deadline = time.monotonic() + timeout
     while names and time.monotonic() < deadline:
         md = admin.list_topics(timeout=timeout)
-        if all(n in md.topics and not md.topics[n].error for n in names):
+        # Visible is not enough: a partition without a leader still refuses reads and writes.
+        if all(n in md.topics and not md.topics[n].error
+               and all(p.leader >= 0 and not p.error for p in md.topics[n].partitions.values())
+               for n in names):
             return
         time.sleep(0.1)
 

@@ -5,6 +5,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
 
 from hub.admin import BrokerUnavailable, wait_for_broker
 from hub.apikeys import ApiKeyStore
@@ -17,7 +20,7 @@ from hub.producer import HubProducer, producer_config
 from hub.schemastore import SchemaStore
 from hub.topics import Topics
 
-__all__ = ["Runtime", "ingress_deps", "load"]
+__all__ = ["Runtime", "WorkerDeps", "ingress_deps", "load", "worker_deps"]
 
 
 @dataclass(frozen=True)
@@ -76,5 +79,30 @@ async def ingress_deps(rt: Runtime) -> AsyncIterator[IngressDeps]:
             ready=ready,
         )
     finally:
+        await asyncio.to_thread(producer.close, 10.0)
+        await pool.close()
+
+
+@dataclass(frozen=True)
+class WorkerDeps:
+    """What provider workers share in one process."""
+
+    producer: HubProducer
+    pool: Any
+    http: aiohttp.ClientSession
+
+
+@asynccontextmanager
+async def worker_deps(rt: Runtime, *, pool_size: int = 20) -> AsyncIterator[WorkerDeps]:
+    """Producer (outcomes, retry and dead-letter records), pool and HTTP session of the
+    workers; the producer is flushed and everything closed on exit."""
+    await asyncio.to_thread(wait_for_broker, rt.servers.kafka_bootstrap, 30.0)
+    pool = await create_pool(rt.servers.database_url, rt.settings.db_schema, max_size=pool_size)
+    producer = HubProducer(producer_config(rt.servers.kafka_bootstrap, **{"client.id": "hub-worker"}))
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
+    try:
+        yield WorkerDeps(producer=producer, pool=pool, http=http)
+    finally:
+        await http.close()
         await asyncio.to_thread(producer.close, 10.0)
         await pool.close()

@@ -43,6 +43,7 @@ class Settings:
     topic_prefix: str = ""
     log_level: str = "INFO"
     log_format: str = "json"
+    trace_exporter: str = "none"
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -71,6 +72,10 @@ class Settings:
         db = env.get("HUB_DATABASE_URL") or None
         if db is not None and not db.startswith(("postgresql://", "postgres://")):
             raise ConfigError(f"HUB_DATABASE_URL: expected a postgresql:// URL, got {db[:20]!r}...")
+        tracing = env.get("HUB_TRACE_EXPORTER") or (
+            "otlp" if env.get("OTEL_EXPORTER_OTLP_ENDPOINT") else "none")
+        if tracing not in {"otlp", "console", "none"}:
+            raise ConfigError(f"HUB_TRACE_EXPORTER={tracing}: use otlp, console or none")
         schema = env.get("HUB_DB_SCHEMA") or "hub"
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
             raise ConfigError(f"HUB_DB_SCHEMA={schema}: use lowercase letters, digits and _")
@@ -86,6 +91,7 @@ class Settings:
             topic_prefix=prefix,
             log_level=level,
             log_format=fmt,
+            trace_exporter=tracing,
             env=env,
         )
 
@@ -140,6 +146,8 @@ class HubConfig:
     endpoints: Mapping[str, EndpointConfig]
     partitions: int = 3
     replication_factor: int = 1
+    session_timeout_ms: int = 10000  # consumers: how long a dead worker keeps its partitions
+    commit_interval_ms: int = 1000  # consumers: auto commit of stored offsets
     integrations: Mapping[str, IntegrationConfig] = field(default_factory=dict)
     routes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -215,6 +223,8 @@ def parse_config(
         endpoints=endpoints,
         partitions=_int(kafka, "partitions", 3, where, "kafka"),
         replication_factor=_int(kafka, "replication_factor", 1, where, "kafka"),
+        session_timeout_ms=_int(kafka, "session_timeout_ms", 10000, where, "kafka"),
+        commit_interval_ms=_int(kafka, "commit_interval_ms", 1000, where, "kafka"),
         integrations=integrations,
         routes=routes,
         raw=raw,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["AREA_TOPICS", "Topics"]
+__all__ = ["AREA_TOPICS", "Topics", "delay_seconds"]
 
 # Event type prefix ⇒ topic area. A type's area is the part before the first dot.
 AREA_TOPICS: dict[str, str] = {
@@ -16,9 +16,21 @@ AREA_TOPICS: dict[str, str] = {
     "customer": "accounting",
     "email": "email",
     "integration": "outcomes",
+    "dlq": "outcomes",
 }
 
 _DELAY = re.compile(r"^\d+(s|m|h)$")
+_UNIT = {"s": 1, "m": 60, "h": 3600}
+
+
+def delay_seconds(delay: str) -> int:
+    """Seconds of a retry delay label: "30s" -> 30, "5m" -> 300, "1h" -> 3600.
+
+    Raises ValueError for anything else (including zero).
+    """
+    if not _DELAY.match(delay) or int(delay[:-1]) <= 0:
+        raise ValueError(f"retry delay {delay!r}: expected a positive count of s, m or h (30s, 5m, 1h)")
+    return int(delay[:-1]) * _UNIT[delay[-1]]
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,10 @@ class Topics:
 
     def dlq(self, group: str) -> str:
         return self.name(f"dlq.{group}")
+
+    def group(self, integration: str) -> str:
+        """Consumer group id of an integration's worker: `<prefix>hub.<integration>`."""
+        return self.name(integration)
 
     def core(self) -> list[str]:
         """The topics `hub dev up` and `hub topics create` make: one per area."""

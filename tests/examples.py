@@ -130,6 +130,33 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "currency": "USD",
         "occurred_at": _T,
     },
+    "dlq.redriven": {
+        "group": "hub.payments",
+        "original_topic": "hub.payments",
+        "original_partition": 1,
+        "original_offset": 17,
+        "event_id": "0192f1c4-7a2b-7c3d-8e4f-5a6b7c8d9e0f",
+        "event_type": "payment.intent_requested",
+        "redriven_by": "ada",
+        "reason": "provider fixed",
+        "dlq_topic": "hub.dlq.payments",
+        "dlq_partition": 0,
+        "dlq_offset": 3,
+        "target_topic": "hub.retry.payments.30s",
+        "target_partition": 2,
+        "target_offset": 9,
+        "error_class": "PermanentError",
+        "attempts": 4,
+        "redriven_at": _T,
+    },
+    "customer.imported": {
+        "customer_id": "C-0042",
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "phone": "+15551234567",
+        "country": "GB",
+        "legacy_system": "legacy",
+    },
 }
 
 

@@ -20,6 +20,15 @@ _COMMAND_MODULES = (
     "tail",
     "schemas",
     "demo",
+    "consume",
+    "lag",
+    "dlq",
+    "replay",
+    "projections",
+    "reconcile",
+    "audit",
+    "imports",
+    "export",
 )
 
 

@@ -9,14 +9,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from opentelemetry.trace import SpanKind
 
 from hub.apikeys import ApiKeyStore
 from hub.config import EndpointConfig, IngressConfig
 from hub.ingress.records import IngressRecords
+from hub.metrics import M
 from hub.producer import HubProducer
 from hub.ratelimit import ClientLimiter
 from hub.schemastore import SchemaStore
 from hub.topics import Topics
+from hub.tracing import span_from
 
 __all__ = ["IngressDeps", "build_app", "json_error", "runner_options"]
 
@@ -79,6 +82,31 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 @web.middleware
+async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Counts requests by route and status; one server span per request, parented on the
+    caller's `traceparent` header when it sends one."""
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    endpoint = request.match_info.get("endpoint")
+    if endpoint is not None and endpoint not in request.app[DEPS].endpoints:
+        endpoint = "unknown"
+    status = 500
+    with span_from(f"{request.method} {route}", request.headers.get("traceparent"),
+                   kind=SpanKind.SERVER,
+                   attributes={"http.request.method": request.method, "http.route": route}) as span:
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            span.set_attribute("http.response.status_code", status)
+            M.ingress_requests.add(1, {"route": route, "endpoint": endpoint or "", "status": status})
+
+
+@web.middleware
 async def _deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A request (body upload included) that takes longer than the limit gets a 408."""
     limit = request.app[DEPS].ingress.request_timeout_s
@@ -116,6 +144,13 @@ def runner_options(ingress: IngressConfig) -> dict[str, Any]:
     }
 
 
+async def _metrics(request: web.Request) -> web.Response:
+    from hub.telemetry import prometheus_text
+
+    body, content_type = prometheus_text()
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
 async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -131,7 +166,7 @@ def build_app(deps: IngressDeps) -> web.Application:
     from hub.ingress import publish, webhooks
 
     # The body limit is enforced by the handlers themselves, with a JSON 413.
-    app = web.Application(middlewares=[_errors, _deadline, _admin],
+    app = web.Application(middlewares=[_errors, _observe, _deadline, _admin],
                           client_max_size=deps.ingress.max_body_bytes + 1)
     app[DEPS] = deps
     from hub.ingress.openapi import openapi_document
@@ -142,6 +177,7 @@ def build_app(deps: IngressDeps) -> web.Application:
         return web.json_response(document)
 
     app.router.add_get("/openapi.json", _openapi)
+    app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_post("/webhooks/{endpoint}", webhooks.receive)

@@ -1,7 +1,6 @@
 """`POST /events` and `POST /events:batch`: the publish API for upstream services."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +16,9 @@ from hub.ids import uuid7
 from hub.ingress.app import DEPS, IngressDeps, json_error
 from hub.ingress.body import BodyTooLarge, read_body
 from hub.ingress.jsondata import JsonDataError, from_json
+from hub.ingress.webhooks import produce_all
 from hub.producer import ProduceError
+from hub.tracing import current_traceparent
 
 __all__ = ["MAX_BATCH", "publish_batch", "publish_one"]
 
@@ -68,15 +69,11 @@ async def _publish(request: web.Request, *, batch: bool) -> web.Response:
                 # An earlier attempt reserved ids but did not finish: write the same events.
                 ids, now = list(earlier.event_ids), earlier.event_time
         events = [_build(deps, key, item, event_id, now, index if batch else None,
-                         request.headers.get("traceparent"))
+                         current_traceparent() or request.headers.get("traceparent"))
                   for index, (item, event_id) in enumerate(zip(items, ids, strict=True))]
         encoded = [(deps.topics.for_type(e.type), e, codec.encode(deps.schemas, e)) for e in events]
         try:
-            delivered = await asyncio.wait_for(
-                asyncio.gather(*(deps.producer.produce(t, v, key=e.key, headers=e.headers())
-                                 for t, e, v in encoded)),
-                timeout=deps.ingress.ack_timeout_s,
-            )
+            delivered = await produce_all(deps, encoded)
         except (TimeoutError, ProduceError) as exc:
             log.error("publish not acknowledged by Kafka: %s", exc)
             raise _Rejected(503, "event log unavailable; retry later with the same Idempotency-Key",

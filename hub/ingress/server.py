@@ -12,6 +12,7 @@ from aiohttp import web
 from hub.bootstrap import Runtime, ingress_deps
 from hub.ingress.app import build_app, runner_options
 from hub.ingress.reload import watch_config
+from hub.telemetry import configure_metrics, configure_tracing
 
 __all__ = ["serve"]
 
@@ -25,6 +26,8 @@ async def _serve_one(rt: Runtime, host: str, port: int, reuse_port: bool) -> Non
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, reread.set)
+    configure_metrics("hub-ingress")
+    provider = configure_tracing("hub-ingress", rt.settings.trace_exporter)
     async with ingress_deps(rt) as deps:
         watcher = asyncio.create_task(
             watch_config(rt.settings.config_path, deps, dict(rt.settings.env), wake=reread))
@@ -40,6 +43,7 @@ async def _serve_one(rt: Runtime, host: str, port: int, reuse_port: bool) -> Non
             # Stop accepting, let requests in flight finish, then flush the producer.
             watcher.cancel()
             await runner.cleanup()
+            provider.shutdown()
     log.info("ingress stopped")
 
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime
 
 from aiohttp import web
+from opentelemetry.trace import SpanKind
 
 from hub import codec, normalizers, signatures
 from hub.db import DatabaseUnavailable
@@ -14,7 +16,9 @@ from hub.ids import derived_id
 from hub.ingress.app import DEPS, IngressDeps, json_error
 from hub.ingress.body import BodyTooLarge, read_body
 from hub.ingress.records import WebhookRecord
+from hub.metrics import M
 from hub.producer import Delivered, ProduceError
+from hub.tracing import current_traceparent, tracer
 
 __all__ = ["receive"]
 
@@ -46,6 +50,7 @@ async def receive(request: web.Request) -> web.Response:
         signatures.verify(endpoint.scheme, secrets=endpoint.secrets, headers=headers, body=body,
                           url=url, tolerance=endpoint.tolerance_s)
     except signatures.SignatureError as exc:
+        M.signature_failures.add(1, {"provider": endpoint.provider, "reason": exc.reason})
         log.warning("webhook signature rejected", extra={"endpoint": name, "reason": exc.reason})
         return json_error(401, "signature verification failed")
 
@@ -62,7 +67,7 @@ async def receive(request: web.Request) -> web.Response:
         return web.json_response({"status": "duplicate", "event_id": earlier}, status=200)
 
     payload_sha = sha256_hex(body)
-    traceparent = headers.get("traceparent")
+    traceparent = current_traceparent() or headers.get("traceparent")
     events = [_domain_event(endpoint.provider, norm.provider_event_id, d,
                             deps.schemas.latest(d.type).version, raw_id, payload_sha,
                             received_at, traceparent) for d in norm.events]
@@ -100,13 +105,10 @@ async def receive(request: web.Request) -> web.Response:
         log.error("webhook %s could not be encoded: %s", raw_id, exc)
         return json_error(422, "delivery could not be converted to an event", event_id=raw_id)
     try:
-        delivered = await asyncio.wait_for(
-            asyncio.gather(*(deps.producer.produce(t, v, key=e.key, headers=e.headers())
-                             for t, e, v in encoded)),
-            timeout=deps.ingress.ack_timeout_s,
-        )
+        delivered = await produce_all(deps, encoded)
     except (TimeoutError, ProduceError) as exc:
-        log.error("webhook %s not acknowledged by Kafka: %s", raw_id, exc)
+        log.error("webhook %s not acknowledged by Kafka: %s", raw_id, exc,
+                  extra={"event_id": raw_id, "correlation_id": raw_id})
         return _unavailable(deps, "event log unavailable")
     first: Delivered = delivered[0]
     record = WebhookRecord(
@@ -149,6 +151,23 @@ def _domain_event(provider: str, provider_event_id: str, d: normalizers.DomainEv
         traceparent=traceparent,
         data=d.data,
     )
+
+
+async def produce_all(deps: IngressDeps, encoded: list[tuple[str, Event, bytes]]) -> list[Delivered]:
+    """Write every record and wait for the broker's acknowledgement of all of them, within
+    `ack_timeout_s`; TimeoutError or ProduceError otherwise."""
+    started = time.perf_counter()
+    with tracer().start_as_current_span(
+            f"{encoded[0][0]} publish", kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": encoded[0][0],
+                        "messaging.batch.message_count": len(encoded)}):
+        delivered = await asyncio.wait_for(
+            asyncio.gather(*(deps.producer.produce(t, v, key=e.key, headers=e.headers())
+                             for t, e, v in encoded)),
+            timeout=deps.ingress.ack_timeout_s,
+        )
+    M.produce_latency.record(time.perf_counter() - started, {"topic": encoded[0][0]})
+    return list(delivered)
 
 
 def _unavailable(deps: IngressDeps, why: str) -> web.Response:

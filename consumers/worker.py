@@ -1,0 +1,272 @@
+"""The worker runtime: one integration on the consumer loop, as group `hub.<integration>`.
+
+For each routed event: claim it in `processed_events` (done ⇒ skip; reserved and
+unfinished ⇒ resume: ask the integration, then call again with the same idempotency
+key), call the provider through the token bucket and the circuit breaker, retry in
+process per the RetryPolicy, then through the retry topics, then dead-letter. The
+interaction's record and `status='done'` are written in one transaction after the
+provider answered. Every attempt, success, failure and dead letter becomes an
+`integration.outcome` event on `hub.outcomes`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from consumers.dedupe import ProcessedEvents
+from consumers.errors import CircuitOpen, ProviderError, classify_exception
+from consumers.outcomes import OutcomeStatus, outcome_event
+from consumers.policy import BreakerState, CircuitBreaker, RetryLadder, RetryPolicy, TokenBucket
+from consumers.ports import Effect, Integration
+from consumers.redact import redact
+from hub import codec
+from hub.consumer import ConsumerLoop, LoopSettings, Received
+from hub.envelope import Event, utcnow
+from hub.producer import HubProducer
+from hub.redelivery import FailureContext, failure_context, failure_headers
+from hub.routing import IntegrationConfig
+from hub.schemastore import SchemaStore
+from hub.topics import Topics
+
+__all__ = ["Worker"]
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """Runs `integration` for the event types routed to it. Set `loop` before running so
+    an open circuit can pause the partitions."""
+
+    def __init__(
+        self,
+        integration: Integration,
+        config: IntegrationConfig,
+        routed: frozenset[str],
+        *,
+        pool: Any,
+        producer: HubProducer,
+        schemas: SchemaStore,
+        topics: Topics,
+    ) -> None:
+        self.integration = integration
+        self.config = config
+        self.routed = routed
+        self.name = config.name
+        self.group = topics.group(config.name)
+        self.topics = topics
+        self.policy = RetryPolicy(config.retry.attempts, config.retry.base, config.retry.cap)
+        self.ladder = RetryLadder(config.retry.topics)
+        self.bucket = TokenBucket(config.rate_per_s, config.burst)
+        b = config.breaker
+        self.breaker = CircuitBreaker(b.failure_ratio, b.window_s, b.min_calls, b.cooldown_s,
+                                      on_change=self._breaker_changed)
+        self.dedupe = ProcessedEvents(pool)
+        self.stats: Counter[str] = Counter()
+        self.loop: ConsumerLoop | None = None
+        self._running: dict[str, asyncio.Future[None]] = {}
+        self._pool = pool
+        self._producer = producer
+        self._schemas = schemas
+
+    def retry_topics(self) -> list[str]:
+        return [self.topics.retry(self.name, d) for d in self.ladder.delays]
+
+    def loop_settings(self, **overrides: Any) -> LoopSettings:
+        sources = sorted({self.topics.for_type(t) for t in self.routed})
+        fields: dict[str, Any] = {
+            "group_id": self.group,
+            "topics": tuple(sources + self.retry_topics()),
+            "dlq_topic": self.topics.dlq(self.name),
+            "concurrency": self.config.concurrency,
+        }
+        fields.update(overrides)
+        return LoopSettings(**fields)
+
+    async def handle(self, msg: Received) -> None:
+        """Do `msg`'s side effect once, or hand it to a retry or dead-letter topic."""
+        event = msg.event
+        if event.type not in self.routed:
+            return
+        # Copies of one event in two topics (a duplicate and its retry record) never run
+        # at once in this process; the second then finds the first one's outcome.
+        while (running := self._running.get(event.id)) is not None:
+            await asyncio.shield(running)
+        done = self._running[event.id] = asyncio.get_running_loop().create_future()
+        try:
+            await self._handle(msg)
+        finally:
+            del self._running[event.id]
+            done.set_result(None)
+
+    async def _handle(self, msg: Received) -> None:
+        event = msg.event
+        claim = await self.dedupe.claim(self.group, event.id, event.type)
+        if claim.status in ("done", "dead_lettered"):
+            self.stats["skipped_duplicate"] += 1
+            return
+        ctx = failure_context(msg.headers, msg.topic, msg.partition, msg.offset)
+        attempt = max(ctx.attempts, claim.attempts)
+        first_failure = ctx.first_failure or claim.first_failure_at
+        key = self.integration.idempotency_key(event)
+        if claim.status == "reserved":
+            self.stats["resumed"] += 1
+            try:
+                found = await self.integration.resolve_interrupted(event)
+            except Exception as exc:
+                if classify_exception(exc) is None:
+                    raise
+                found = None  # could not ask: perform decides, with the idempotency key
+            if found is not None:
+                await self._succeed(msg, found, attempt, key)
+                return
+        local = 0
+        while True:
+            attempt += 1
+            local += 1
+            await self._gate(msg)
+            self._emit(event, "attempted", attempt, idempotency_key=key)
+            try:
+                effect = await self._call(event, key)
+            except ProviderError as error:
+                now = utcnow()
+                first_failure = first_failure or now
+                self._emit(event, "failed", attempt, idempotency_key=key, error=error,
+                           request=error.request)
+                delay = self.policy.next_delay(local, error)
+                if delay is not None:
+                    self.stats["retried_in_process"] += 1
+                    log.info("%s: attempt %d failed (%s); retrying in %.2f s", self.name, attempt,
+                             error, delay, extra=msg.log_extra())
+                    await asyncio.sleep(delay)
+                    continue
+                await self._give_up(msg, ctx, error, attempt, first_failure, now, key)
+                return
+            await self._succeed(msg, effect, attempt, key)
+            return
+
+    async def _call(self, event: Event, key: str | None) -> Effect:
+        settled = False
+        try:
+            effect = await self.integration.perform(event, key)
+            self.breaker.record_success()
+            settled = True
+            return effect
+        except Exception as exc:
+            error = classify_exception(exc)
+            if error is None:
+                raise
+            if error.counts_against_provider:
+                self.breaker.record_failure()
+            elif not error.retriable:
+                self.breaker.record_success()  # the provider answered; the input was bad
+            else:
+                self.breaker.record_neutral()
+            settled = True
+            if error is exc:
+                raise
+            raise error from exc
+        finally:
+            if not settled:  # cancelled or a bug: free a half-open probe slot
+                self.breaker.record_neutral()
+
+    async def _gate(self, msg: Received) -> None:
+        """Wait while the circuit is open (partitions paused meanwhile), then for a token."""
+        while True:
+            try:
+                self.breaker.before_call()
+                break
+            except CircuitOpen as exc:
+                wait = max(exc.retry_after or 0.0, 0.05)
+                if self.loop is not None:
+                    self.loop.pause_all("circuit_open", wait)
+                await asyncio.sleep(wait)
+        delay = self.bucket.reserve()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _succeed(self, msg: Received, effect: Effect, attempt: int, key: str | None) -> None:
+        event = msg.event
+        effect = replace(effect, request=redact(effect.request), response=redact(effect.response))
+        status: OutcomeStatus = "succeeded" if effect.ok else "failed"
+        # Outcome first (deterministic id): a crash before the commit repeats both, never loses it.
+        await self._outcome(event, status, attempt, provider_reference=effect.provider_reference,
+                            idempotency_key=key, request=effect.request,
+                            amount_minor=effect.amount_minor, currency=effect.currency,
+                            error_message=None if effect.ok else effect.status)
+        async with self._pool.acquire() as conn, conn.transaction():
+            if await self.dedupe.finish(conn, self.group, event.id, "done", attempt):
+                await self.integration.record(conn, event, effect)
+        self.stats["succeeded" if effect.ok else "declined"] += 1
+
+    async def _give_up(
+        self, msg: Received, ctx: FailureContext, error: ProviderError, attempt: int,
+        first_failure: datetime, now: datetime, key: str | None,
+    ) -> None:
+        event = msg.event
+        step = self.ladder.after(error, ctx.stage)
+        common: dict[str, Any] = {
+            "origin": ctx.origin, "group": self.group, "error_class": type(error).__name__,
+            "error_message": str(error), "attempts": attempt, "first_failure": first_failure,
+            "last_failure": now,
+        }
+        extra = {**msg.log_extra(), "attempts": attempt, "error_class": type(error).__name__}
+        if step.action == "retry" and step.delay is not None:
+            topic = self.topics.retry(self.name, step.delay)
+            wait = max(float(step.seconds), error.retry_after or 0.0)
+            headers = failure_headers(msg.headers, stage=step.delay,
+                                      due=now + timedelta(seconds=wait), **common)
+            await self._producer.produce(topic, msg.value, key=msg.key, headers=headers)
+            await self.dedupe.failed(self.group, event.id, attempt, str(error), now)
+            self.stats["retry_scheduled"] += 1
+            log.warning("%s: giving the event to %s after %d attempts: %s", self.name, topic,
+                        attempt, error, extra={**extra, "retry_topic": topic})
+            return
+        dlq = self.topics.dlq(self.name)
+        await self._producer.produce(dlq, msg.value, key=msg.key,
+                                     headers=failure_headers(msg.headers, **common))
+        record = Effect(action=self.integration.action(event), status="dead_lettered",
+                        provider_reference=None, request=redact(error.request or {}),
+                        response=redact(error.response), ok=False)
+        async with self._pool.acquire() as conn, conn.transaction():
+            if await self.dedupe.finish(conn, self.group, event.id, "dead_lettered", attempt,
+                                        str(error)):
+                await self.integration.record(conn, event, record)
+        await self._outcome(event, "dead_lettered", attempt, idempotency_key=key, error=error,
+                            request=error.request)
+        self.stats["dead_lettered"] += 1
+        log.error("%s: event dead-lettered to %s after %d attempts: %s", self.name, dlq, attempt,
+                  error, extra={**extra, "dlq_topic": dlq})
+
+    def _emit(self, event: Event, status: OutcomeStatus, attempt: int, **kw: Any) -> None:
+        """Queue an attempt/failure outcome without waiting; a later awaited outcome on
+        the same key (partition) is acknowledged only after it (idempotent producer)."""
+        outcome = self._build(event, status, attempt, **kw)
+        self._producer.produce_nowait(self.topics.outcomes, codec.encode(self._schemas, outcome),
+                                      key=outcome.key, headers=outcome.headers(),
+                                      on_delivery=_log_failed_delivery)
+
+    async def _outcome(self, event: Event, status: OutcomeStatus, attempt: int, **kw: Any) -> None:
+        outcome = self._build(event, status, attempt, **kw)
+        await self._producer.produce(self.topics.outcomes, codec.encode(self._schemas, outcome),
+                                     key=outcome.key, headers=outcome.headers())
+
+    def _build(self, event: Event, status: OutcomeStatus, attempt: int, **kw: Any) -> Event:
+        return outcome_event(group=self.group, integration=self.name,
+                             provider=self.integration.provider,
+                             action=self.integration.action(event), event=event, status=status,
+                             attempt=attempt, now=utcnow(), **kw)
+
+    def _breaker_changed(self, old: BreakerState, new: BreakerState, why: str) -> None:
+        self.stats[f"breaker_{new}"] += 1
+        level = logging.WARNING if new == "open" else logging.INFO
+        log.log(level, "%s: circuit %s -> %s (%s)", self.name, old, new, why,
+                extra={"integration": self.name, "group": self.group, "breaker": new})
+
+
+def _log_failed_delivery(err: Any, msg: Any) -> None:
+    if err is not None:
+        log.warning("outcome event not acknowledged: %s", err)

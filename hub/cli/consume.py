@@ -1,0 +1,45 @@
+"""`hub consume <integration> [<integration>...]`: run provider workers until SIGTERM."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hub.bootstrap import Runtime
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    consume = sub.add_parser(
+        "consume", help="run provider workers (one consumer group per integration)",
+        description="Run the named integrations' workers in this process until SIGTERM/SIGINT; "
+                    "`all` runs every integration in [integrations]. Creates the retry and "
+                    "dead-letter topics it needs.")
+    consume.add_argument("integrations", nargs="+", metavar="INTEGRATION",
+                         help="integration names from [integrations.<name>], or all")
+    consume.set_defaults(func=_consume)
+
+
+def _consume(args: argparse.Namespace) -> int:
+    from consumers.runner import resolve_names
+    from hub import bootstrap
+    from hub.telemetry import configure_logging
+
+    rt = bootstrap.load()
+    configure_logging(rt.settings.log_level, rt.settings.log_format)
+    names = resolve_names(rt, list(args.integrations))  # a bad name fails before connecting
+    asyncio.run(_run(rt, names))
+    return 0
+
+
+async def _run(rt: Runtime, names: list[str]) -> None:
+    from consumers.runner import run_workers
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run_workers(rt, names, stop)

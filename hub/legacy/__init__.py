@@ -1,0 +1,1 @@
+"""Moving a business off its legacy system: `hub import FILE --type invoices|payments|customers`."""
