@@ -145,6 +145,11 @@ class CircuitBreaker:
             self._move("half_open", f"cooldown of {self.cooldown_s:g} s over")
         return self._state
 
+    @property
+    def last_state(self) -> BreakerState:
+        """The state as last recorded, without moving open to half-open (for gauges)."""
+        return self._state
+
     def retry_after(self) -> float:
         """Seconds until a call may be tried (0 when closed)."""
         if self.state == "open":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from consumers.redact import redact
 from hub import codec
 from hub.consumer import ConsumerLoop, LoopSettings, Received
 from hub.envelope import Event, utcnow
+from hub.metrics import CIRCUIT_STATES, M, gauge_source
 from hub.producer import HubProducer
 from hub.redelivery import FailureContext, failure_context, failure_headers
 from hub.routing import IntegrationConfig
@@ -64,6 +66,10 @@ class Worker:
         b = config.breaker
         self.breaker = CircuitBreaker(b.failure_ratio, b.window_s, b.min_calls, b.cooldown_s,
                                       on_change=self._breaker_changed)
+        _BREAKERS[self.name] = self.breaker
+        gauge_source("hub.provider.circuit_state", "circuit breaker state per integration "
+                     "(0 closed, 1 half-open, 2 open)", "1", _breaker_states)
+        self._labels = {"integration": self.name, "provider": integration.provider}
         self.dedupe = ProcessedEvents(pool)
         self.stats: Counter[str] = Counter()
         self.loop: ConsumerLoop | None = None
@@ -96,24 +102,28 @@ class Worker:
         while (running := self._running.get(event.id)) is not None:
             await asyncio.shield(running)
         done = self._running[event.id] = asyncio.get_running_loop().create_future()
+        started = time.monotonic()
         try:
-            await self._handle(msg)
+            result = await self._handle(msg)
+            M.processing_latency.record(time.monotonic() - started,
+                                        {"integration": self.name, "result": result})
         finally:
             del self._running[event.id]
             done.set_result(None)
 
-    async def _handle(self, msg: Received) -> None:
+    async def _handle(self, msg: Received) -> str:
+        """Returns what became of the event: skipped, succeeded, declined, retry, dead_lettered."""
         event = msg.event
         claim = await self.dedupe.claim(self.group, event.id, event.type)
         if claim.status in ("done", "dead_lettered"):
             self.stats["skipped_duplicate"] += 1
-            return
+            return "skipped"
         ctx = failure_context(msg.headers, msg.topic, msg.partition, msg.offset)
         attempt = max(ctx.attempts, claim.attempts)
         first_failure = ctx.first_failure or claim.first_failure_at
         key = self.integration.idempotency_key(event)
         if claim.status == "reserved":
-            self.stats["resumed"] += 1
+            self.stats["resumed" if ctx.stage is None else "retry_delivery"] += 1
             try:
                 found = await self.integration.resolve_interrupted(event)
             except Exception as exc:
@@ -121,8 +131,7 @@ class Worker:
                     raise
                 found = None  # could not ask: perform decides, with the idempotency key
             if found is not None:
-                await self._succeed(msg, found, attempt, key)
-                return
+                return await self._succeed(msg, found, attempt, key)
         local = 0
         while True:
             attempt += 1
@@ -139,26 +148,28 @@ class Worker:
                 delay = self.policy.next_delay(local, error)
                 if delay is not None:
                     self.stats["retried_in_process"] += 1
+                    M.retries.add(1, {"integration": self.name, "path": "in_process"})
                     log.info("%s: attempt %d failed (%s); retrying in %.2f s", self.name, attempt,
                              error, delay, extra=msg.log_extra())
                     await asyncio.sleep(delay)
                     continue
-                await self._give_up(msg, ctx, error, attempt, first_failure, now, key)
-                return
-            await self._succeed(msg, effect, attempt, key)
-            return
+                return await self._give_up(msg, ctx, error, attempt, first_failure, now, key)
+            return await self._succeed(msg, effect, attempt, key)
 
     async def _call(self, event: Event, key: str | None) -> Effect:
         settled = False
+        started = time.monotonic()
         try:
             effect = await self.integration.perform(event, key)
             self.breaker.record_success()
             settled = True
+            self._called(started, "succeeded" if effect.ok else "declined")
             return effect
         except Exception as exc:
             error = classify_exception(exc)
             if error is None:
                 raise
+            self._called(started, type(error).__name__)
             if error.counts_against_provider:
                 self.breaker.record_failure()
             elif not error.retriable:
@@ -173,6 +184,10 @@ class Worker:
             if not settled:  # cancelled or a bug: free a half-open probe slot
                 self.breaker.record_neutral()
 
+    def _called(self, started: float, outcome: str) -> None:
+        M.provider_latency.record(time.monotonic() - started, self._labels)
+        M.provider_calls.add(1, {**self._labels, "outcome": outcome})
+
     async def _gate(self, msg: Received) -> None:
         """Wait while the circuit is open (partitions paused meanwhile), then for a token."""
         while True:
@@ -186,9 +201,10 @@ class Worker:
                 await asyncio.sleep(wait)
         delay = self.bucket.reserve()
         if delay > 0:
+            M.rate_limit_wait.record(delay, {"integration": self.name})
             await asyncio.sleep(delay)
 
-    async def _succeed(self, msg: Received, effect: Effect, attempt: int, key: str | None) -> None:
+    async def _succeed(self, msg: Received, effect: Effect, attempt: int, key: str | None) -> str:
         event = msg.event
         effect = replace(effect, request=redact(effect.request), response=redact(effect.response))
         status: OutcomeStatus = "succeeded" if effect.ok else "failed"
@@ -200,12 +216,14 @@ class Worker:
         async with self._pool.acquire() as conn, conn.transaction():
             if await self.dedupe.finish(conn, self.group, event.id, "done", attempt):
                 await self.integration.record(conn, event, effect)
-        self.stats["succeeded" if effect.ok else "declined"] += 1
+        result = "succeeded" if effect.ok else "declined"
+        self.stats[result] += 1
+        return result
 
     async def _give_up(
         self, msg: Received, ctx: FailureContext, error: ProviderError, attempt: int,
         first_failure: datetime, now: datetime, key: str | None,
-    ) -> None:
+    ) -> str:
         event = msg.event
         step = self.ladder.after(error, ctx.stage)
         common: dict[str, Any] = {
@@ -222,9 +240,10 @@ class Worker:
             await self._producer.produce(topic, msg.value, key=msg.key, headers=headers)
             await self.dedupe.failed(self.group, event.id, attempt, str(error), now)
             self.stats["retry_scheduled"] += 1
+            M.retries.add(1, {"integration": self.name, "path": "retry_topic"})
             log.warning("%s: giving the event to %s after %d attempts: %s", self.name, topic,
                         attempt, error, extra={**extra, "retry_topic": topic})
-            return
+            return "retry"
         dlq = self.topics.dlq(self.name)
         await self._producer.produce(dlq, msg.value, key=msg.key,
                                      headers=failure_headers(msg.headers, **common))
@@ -238,8 +257,10 @@ class Worker:
         await self._outcome(event, "dead_lettered", attempt, idempotency_key=key, error=error,
                             request=error.request)
         self.stats["dead_lettered"] += 1
+        M.dead_letters.add(1, {"group": self.group})
         log.error("%s: event dead-lettered to %s after %d attempts: %s", self.name, dlq, attempt,
                   error, extra={**extra, "dlq_topic": dlq})
+        return "dead_lettered"
 
     def _emit(self, event: Event, status: OutcomeStatus, attempt: int, **kw: Any) -> None:
         """Queue an attempt/failure outcome without waiting; a later awaited outcome on
@@ -265,6 +286,15 @@ class Worker:
         level = logging.WARNING if new == "open" else logging.INFO
         log.log(level, "%s: circuit %s -> %s (%s)", self.name, old, new, why,
                 extra={"integration": self.name, "group": self.group, "breaker": new})
+
+
+# Every breaker in this process, for the circuit-state gauge (read at scrape time).
+_BREAKERS: dict[str, CircuitBreaker] = {}
+
+
+def _breaker_states() -> list[tuple[float, dict[str, Any]]]:
+    return [(float(CIRCUIT_STATES[b.last_state]), {"integration": name})
+            for name, b in list(_BREAKERS.items())]
 
 
 def _log_failed_delivery(err: Any, msg: Any) -> None:
