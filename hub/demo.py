@@ -14,7 +14,7 @@ import aiohttp
 from hub import codec
 from hub.admin import list_topics
 from hub.apikeys import ApiKeyStore
-from hub.config import Settings, load_config
+from hub.config import HubConfig, Settings, load_config
 from hub.db import connect
 from hub.devstack.state import resolve_servers
 from hub.ids import uuid7
@@ -26,7 +26,7 @@ __all__ = ["run_demo"]
 
 def _deliveries(run: str) -> dict[str, tuple[bytes, str]]:
     """One realistic delivery per demo endpoint: (body, content type)."""
-    invoice = f"INV-{run}"
+    invoice = f"ORD-{run}"
     stripe = {"id": f"evt_{run}", "object": "event", "type": "payment_intent.succeeded",
               "created": int(time.time()),
               "data": {"object": {"id": f"pi_{run}", "object": "payment_intent", "amount": 4200,
@@ -100,9 +100,6 @@ async def run_demo() -> int:
                 "invoice_id": f"INV-{run}", "customer_id": "CUS-1", "amount_minor": 4200,
                 "currency": "EUR", "issued_at": "2026-11-22T00:00:00Z", "due_at": None,
                 "lines": [{"description": "Demo plan", "quantity": 1, "unit_amount_minor": 4200}]}},
-            {"type": "sms.requested", "subject": "+15550100100", "data": {
-                "to": "+15550100100", "template": "invoice_issued",
-                "params": {"invoice": f"INV-{run}"}, "body": None}},
         ]
         print(f"\n{'PUBLISHED':<19}{'HTTP':<6}{'EVENT ID':<38}TOPIC[PARTITION]@OFFSET")
         for item in published:
@@ -128,7 +125,66 @@ async def run_demo() -> int:
         print(f"  {row['endpoint']:<19} {row['provider_event_id']:<30} mapped={row['mapped']!s:<6}"
               f" deliveries={row['deliveries']}")
     _show_last(servers.kafka_bootstrap, f"{settings.topic_prefix}hub.payments")
+    if config.integrations:
+        return await _provider_flow(config, key, run)
     return 0
+
+
+def _sim_base(config: HubConfig) -> str:
+    first = next(iter(config.integrations.values())).base_url
+    return first.rsplit("/", 1)[0]
+
+
+async def _provider_flow(config: HubConfig, key: str, run: str) -> int:
+    """An invoice and its payment through the workers and the simulated providers, and the
+    webhook the payment provider sends back; then each effect of this run, counted."""
+    base = config.ingress.url
+    invoice, phone, email = f"INV-{run}", f"+1555{int(run, 16) % 10**7:07d}", f"ada+{run}@example.com"
+    flow = [
+        {"type": "payment.intent_requested", "subject": invoice, "data": {
+            "invoice_id": invoice, "amount_minor": 4200, "currency": "EUR", "customer_id": "CUS-1",
+            "customer_email": email, "description": "Demo plan"}},
+        {"type": "sms.requested", "subject": phone, "data": {
+            "to": phone, "template": "payment_received", "params": {"invoice": invoice},
+            "body": None}},
+    ]
+    print("\nprovider flow: payment intent and SMS requested for", invoice)
+    async with aiohttp.ClientSession() as http:
+        for item in flow:
+            async with http.post(f"{base}/events", json=item, headers={
+                    "Authorization": f"Bearer {key}", "Idempotency-Key": f"flow:{item['type']}:{run}"}) as r:
+                answer = await r.json()
+            print(f"  published {item['type']:<26} {r.status} {answer.get('event_id', answer)}")
+        wanted = {("payments", "charge"), ("accounting", "invoice"), ("email", "email"), ("sms", "sms")}
+        deadline = time.monotonic() + 60
+        seen: dict[tuple[str, str], list[str]] = {}
+        while time.monotonic() < deadline:
+            seen = await _effects_of(http, _sim_base(config), (invoice, phone, email))
+            if wanted <= set(seen) and ("accounting", "journal") in seen:
+                break
+            await asyncio.sleep(1.0)
+    print(f"\n{'PROVIDER':<12}{'EFFECT':<12}{'COUNT':>6}  REFERENCES (this run)")
+    for (sim, effect), refs in sorted(seen.items()):
+        print(f"{sim:<12}{effect:<12}{len(refs):>6}  {', '.join(refs)}")
+    missing = sorted(wanted - set(seen))
+    doubled = sorted(k for k, refs in seen.items() if len(refs) > 1)
+    if missing:
+        print(f"\nnot done within 60 s: {missing} (see .hub/workers.log)")
+    print(f"each effect once: {'yes' if not missing and not doubled else 'NO'}")
+    return 1 if missing or doubled else 0
+
+
+async def _effects_of(http: aiohttp.ClientSession, base: str,
+                      marks: tuple[str, ...]) -> dict[tuple[str, str], list[str]]:
+    found: dict[tuple[str, str], list[str]] = {}
+    for sim in ("payments", "accounting", "email", "sms"):
+        async with http.get(f"{base}/{sim}/_sim/effects") as r:
+            effects = (await r.json())["effects"]
+        for effect in effects:
+            text = json.dumps(effect)
+            if any(mark in text for mark in marks):
+                found.setdefault((sim, effect["effect"]), []).append(str(effect.get("ref")))
+    return found
 
 
 def _show_last(bootstrap: str, topic: str) -> None:

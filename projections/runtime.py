@@ -182,5 +182,6 @@ def loop_settings(projection: Projection, topics: Topics, batch_size: int, suffi
         topics=projection.topics(topics),
         dlq_topic=topics.dlq(f"projection.{projection.name}"),
         batch_size=batch_size,
-        librdkafka={"fetch.min.bytes": 1, **(librdkafka or {})},
+        # A 16 MiB prefetch queue keeps a replay's memory flat without starving it.
+        librdkafka={"queued.max.messages.kbytes": 16384, **(librdkafka or {})},
     )

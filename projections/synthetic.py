@@ -30,6 +30,7 @@ KINDS: dict[str, tuple[int, Status]] = {
     "not_posted": (6, "paid_not_posted"), "posted_unconfirmed": (3, "posted_not_paid"),
     "amount_mismatch": (3, "amount_mismatch"), "currency_mismatch": (3, "currency_mismatch"),
     "refunded": (3, "refunded"), "orphan": (3, "orphan_payment"),
+    "invoice_misposted": (1, "amount_mismatch"),
 }
 _CURRENCIES = ("USD", "EUR", "GBP", "JPY")
 
@@ -101,9 +102,10 @@ class HistoryGen:
         return self._event("payment.refunded", pay.subject or "", data, "/providers/stripe", at)
 
     def outcome(self, of: Event, status: str, amount: int | None, at: datetime,
-                integration: str = "accounting", attempt: int = 1) -> Event:
-        data = {"group": f"hub.{integration}", "integration": integration,
-                "action": "post_payment", "event_id": of.id, "event_type": of.type,
+                integration: str = "accounting", attempt: int = 1,
+                action: str = "post_payment") -> Event:
+        data = {"group": f"hub.{integration}", "integration": integration, "action": action,
+                "event_id": of.id, "event_type": of.type,
                 "status": status, "attempt": attempt, "provider": "xero",
                 "provider_reference": f"xj_{self._rng.getrandbits(32):x}" if status == "succeeded"
                 else None, "idempotency_key": of.id, "error_class": None, "error_message": None,
@@ -114,6 +116,17 @@ class HistoryGen:
                         retriable=status == "failed")
         return self._event("integration.outcome", of.subject or "", data,
                            f"/workers/{integration}", at)
+
+    def invoice_posted(self, invoice: Event, at: datetime, amount: int | None = None
+                       ) -> list[Event]:
+        """The upstream's request to post the invoice, and the accounting worker's outcome."""
+        d = invoice.data
+        value = d["amount_minor"] if amount is None else amount
+        ask = self._event("invoice.post_requested", d["invoice_id"], {
+            "invoice_id": d["invoice_id"], "customer_id": d["customer_id"],
+            "amount_minor": d["amount_minor"], "currency": d["currency"]}, "/services/billing", at)
+        return [ask, self.outcome(ask, "succeeded", value, at + timedelta(seconds=2),
+                                  action="post_invoice")]
 
     def posted(self, pay: Event, at: datetime, amount: int | None = None) -> list[Event]:
         """An attempt, then a succeeded posting of `pay` (its amount unless given)."""
@@ -132,6 +145,11 @@ class HistoryGen:
         at = issued + timedelta(minutes=rng.randrange(1, 600))
         self.expected[inv] = KINDS[kind][1]
         out = [self.invoice(inv, amount, cur, issued)]
+        if kind == "invoice_misposted":
+            out += self.invoice_posted(out[0], issued, amount + 1)
+            kind = "matched"
+        elif rng.random() < 0.3:
+            out += self.invoice_posted(out[0], issued)
         if kind in ("matched", "not_posted", "amount_mismatch", "refunded", "partial_refund"):
             pay = self.payment(inv, amount, cur, at)
             out.append(pay)

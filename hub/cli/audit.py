@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from hub.cli.projections import run_async
 from hub.errors import CliError
 
 __all__ = ["register"]
@@ -51,7 +51,7 @@ def _with_conn(work: Callable[[Any], Awaitable[T]]) -> T:
         finally:
             await conn.close()
 
-    return asyncio.run(main())
+    return run_async(main())
 
 
 def _verify(args: argparse.Namespace) -> int:

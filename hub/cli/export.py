@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from datetime import date
 from pathlib import Path
 
+from hub.cli.projections import run_async
 from hub.errors import CliError
 
 __all__ = ["register"]
@@ -69,7 +69,7 @@ def _gl(args: argparse.Namespace) -> int:
         finally:
             await conn.close()
 
-    lines = asyncio.run(main())
+    lines = run_async(main())
     text = render_csv(lines) if args.format == "csv" else render_json(lines)
     if args.out:
         args.out.write_text(text, encoding="utf-8")

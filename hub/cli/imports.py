@@ -31,9 +31,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from hub.admin import ensure_topics, wait_for_broker
+    from hub.admin import BrokerUnavailable, ensure_topics, wait_for_broker
     from hub.config import Settings
-    from hub.db import create_pool
+    from hub.db import DatabaseUnavailable, create_pool
     from hub.devstack.state import resolve_servers
     from hub.errors import HubError
     from hub.legacy.importer import import_file
@@ -74,7 +74,9 @@ def _import(args: argparse.Namespace) -> int:
 
     try:
         return asyncio.run(main())
-    except HubError as exc:
+    except (DatabaseUnavailable, BrokerUnavailable) as exc:
+        raise CliError(str(exc)) from None
+    except HubError as exc:  # the file or its header cannot be read
         if isinstance(exc, CliError):
             raise
         raise CliError(str(exc), exit_code=2) from None

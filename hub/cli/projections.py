@@ -6,17 +6,36 @@ import asyncio
 import json
 import signal
 import sys
+from collections.abc import Coroutine
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from hub.errors import CliError
+from hub.errors import CliError, HubError
+from hub.metrics_endpoint import port_number
 
-__all__ = ["parse_time", "register"]
+__all__ = ["parse_time", "register", "run_async"]
+
+T = TypeVar("T")
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)`, with hub's own errors (database or broker unreachable, registry
+    missing, rebuild busy) turned into one-line CLI errors."""
+    try:
+        return asyncio.run(main)
+    except CliError:
+        raise
+    except HubError as exc:
+        raise CliError(str(exc)) from None
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     project = sub.add_parser("project", help="keep a projection (read model) up to date")
     project.add_argument("name", help="reconciliation, audit, or all")
     project.add_argument("--batch-size", type=int, default=1000, help="events per transaction")
+    project.add_argument("--metrics-port", type=port_number, metavar="PORT",
+                         help="serve Prometheus metrics on http://127.0.0.1:PORT/metrics "
+                              "(default: off)")
     project.set_defaults(func=_project)
 
     projections = sub.add_parser("projections", help="projection status and rebuilds")
@@ -73,18 +92,20 @@ def _project(args: argparse.Namespace) -> int:
     chosen = env.all() if args.name == "all" else [env.projection(args.name)]
 
     async def main() -> int:
+        from hub.metrics_endpoint import metrics_server
         from projections.deps import connected
         from projections.runtime import ProjectionRunner
 
         stop = _stop_on_signals()
-        async with connected(env, topics_of=chosen, pool_size=2 + 2 * len(chosen)) as deps:
+        async with metrics_server(args.metrics_port, "hub-project"), \
+                connected(env, topics_of=chosen, pool_size=2 + 2 * len(chosen)) as deps:
             runners = [ProjectionRunner(p, deps.pool, deps.producer, env.schemas, env.topics,
                                         env.bootstrap, batch_size=args.batch_size)
                        for p in chosen]
             await asyncio.gather(*(r.run(stop) for r in runners))
         return 0
 
-    return asyncio.run(main())
+    return run_async(main())
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -102,7 +123,7 @@ def _status(args: argparse.Namespace) -> int:
             print(render(found))
         return 0
 
-    return asyncio.run(main())
+    return run_async(main())
 
 
 def _rebuild(args: argparse.Namespace) -> int:
@@ -132,4 +153,4 @@ def _rebuild(args: argparse.Namespace) -> int:
               f"{result.seconds:.1f} s ({result.rate:,.0f} events/s); replaced {replaced}{dropped}")
         return 0
 
-    return asyncio.run(main())
+    return run_async(main())

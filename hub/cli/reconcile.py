@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from datetime import UTC, datetime, timedelta
 
-from hub.cli.projections import parse_time
+from hub.cli.projections import parse_time, run_async
 from hub.errors import CliError
+from projections.reconciliation_rules import STATUSES
 
 __all__ = ["register"]
 
@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rec = sub.add_parser(
         "reconcile", help="invoices against confirmed payments, refunds and accounting postings",
         description="Prints one line per invoice (and per payment without an invoice) with its "
-                    "status. Drift is any status but matched.")
+                    "status. Drift is any status but matched. Statuses, the first that holds wins: "
+                    f"{', '.join(STATUSES)} (see projections/reconciliation_rules.py). Only payments "
+                    "confirmed by a provider webhook (or imported from the legacy books) count.")
     rec.add_argument("--format", choices=("table", "json", "csv"), default="table")
     rec.add_argument("--status", action="append", default=[], metavar="S",
                      help="only items with this status (repeat, or comma-separated)")
@@ -35,7 +37,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     from hub.db import connect
     from projections import reconciliation_report as report
     from projections.deps import load_env
-    from projections.reconciliation_rules import STATUSES, Rules
+    from projections.reconciliation_rules import Rules
 
     wanted = [s.strip() for arg in args.status for s in arg.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in STATUSES]
@@ -57,7 +59,7 @@ def _reconcile(args: argparse.Namespace) -> int:
         finally:
             await conn.close()
 
-    lines = asyncio.run(main())
+    lines = run_async(main())
     render = {"table": report.render_table, "json": report.render_json, "csv": report.render_csv}
     text = render[args.format](lines)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import secrets
 import sys
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hub.admin import ensure_topics, wait_for_broker
-from hub.config import Settings, load_config
+from hub.config import HubConfig, Settings, load_config
 from hub.db import migrate
 from hub.devstack.kafka import LocalKafka
 from hub.devstack.postgres import LocalPostgres
@@ -35,8 +37,40 @@ def _new_secret(scheme: str) -> str:
     return secrets.token_hex(24)
 
 
-def write_dev_config(path: Path, ingress_port: int) -> None:
-    """The dev config written on first start: demo endpoints with fresh secrets."""
+# The demo routing: every event type that needs a provider, to the simulated provider.
+DEV_ROUTES = {
+    "payment.intent_requested": ["payments"],
+    "payment.refund_requested": ["payments"],
+    "sms.requested": ["sms"],
+    "sms.delivery_status": ["sms"],
+    "invoice.issued": ["accounting"],
+    "invoice.post_requested": ["accounting"],
+    "payment.succeeded": ["accounting", "email"],
+    "email.requested": ["email"],
+}
+
+
+def _integrations(simulators_port: int, twilio_token: str) -> list[str]:
+    base = f"http://127.0.0.1:{simulators_port}"
+    retry = '{ attempts = 4, base = 0.2, cap = 10.0, topics = ["30s", "5m", "1h"] }'
+    tables = {
+        "payments": f'{{ api_key = "sk_test_{secrets.token_hex(12)}" }}',
+        "sms": f'{{ account_sid = "AC{secrets.token_hex(16)}", auth_token = "{twilio_token}" }}',
+        "accounting": f'{{ token = "{secrets.token_hex(16)}" }}',
+        "email": f'{{ token = "{secrets.token_hex(16)}" }}',
+    }
+    lines = []
+    for name, credentials in tables.items():
+        lines += [f"[integrations.{name}]", f'kind = "{name}"', f'base_url = "{base}/{name}"',
+                  f"credentials = {credentials}", f"retry = {retry}", ""]
+    lines.append("[routes]")
+    lines += [f'"{t}" = {json.dumps(names)}' for t, names in DEV_ROUTES.items()]
+    return [*lines, ""]
+
+
+def write_dev_config(path: Path, ingress_port: int, simulators_port: int) -> None:
+    """The dev config written on first start: one demo endpoint per signature scheme with
+    fresh secrets, and the four integrations pointed at the local provider simulators."""
     lines = [
         "# Written by `hub dev up` on first start; edit freely, it is not overwritten.",
         "[ingress]",
@@ -51,14 +85,17 @@ def write_dev_config(path: Path, ingress_port: int) -> None:
         "replication_factor = 1",
         "",
     ]
+    endpoint_secrets = {scheme: _new_secret(scheme) for scheme in DEMO_SCHEMES}
     for scheme in DEMO_SCHEMES:
         lines += [
             f"[endpoints.{scheme}]",
             f'scheme = "{scheme}"',
             f'provider = "{scheme}"',
-            f'secrets = ["{_new_secret(scheme)}"]',
+            f'secrets = ["{endpoint_secrets[scheme]}"]',
             "",
         ]
+    # Twilio signs its callbacks with the account's auth token: one secret for both.
+    lines += _integrations(simulators_port, endpoint_secrets["twilio"])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
     path.chmod(0o600)
@@ -98,9 +135,11 @@ class DevStack:
             state.pids["postgres"] = pg.pid() or 0
         if not state.ingress_port:
             state.ingress_port = 8080 if not port_open("127.0.0.1", 8080) else free_port()
+        if not state.simulators_port:
+            state.simulators_port = free_port()
         state.save(self.home)
         if not self.settings.config_path.exists():
-            write_dev_config(self.settings.config_path, state.ingress_port)
+            write_dev_config(self.settings.config_path, state.ingress_port, state.simulators_port)
             say(f"wrote dev config {self.settings.config_path} (fresh secrets)")
         config = load_config(self.settings.config_path, self.settings.env)
         servers = resolve_servers(self.settings)
@@ -113,6 +152,11 @@ class DevStack:
             say(f"applied migrations: {', '.join(applied)}")
         if ingress:
             self._start_ingress(state, config.ingress.host, config.ingress.port)
+            state.save(self.home)
+            if config.integrations:
+                self._start_simulators(state, config)
+                state.save(self.home)
+                self._start_workers(state)
         state.save(self.home)
 
     def _env(self) -> dict[str, str]:
@@ -144,9 +188,49 @@ class DevStack:
             log = (self.home / "ingress.log").read_text()[-2000:]
             raise RuntimeError(f"ingress exited at start:\n{log}")
 
+    def _start_simulators(self, state: StackState, config: HubConfig) -> None:
+        """The provider simulators, told the secrets of the integrations that call them and
+        of the endpoints their webhooks come back to."""
+        port = _simulators_port(config) or state.simulators_port
+        if alive(state.pids.get("simulators")) and port_open("127.0.0.1", port):
+            return
+        ingress = config.ingress.url.rstrip("/")
+        args = ["--port", str(port), "--seed", "1"]
+        if "stripe" in config.endpoints:
+            args += ["--webhook-url", f"{ingress}/webhooks/stripe",
+                     "--stripe-secret", config.endpoints["stripe"].secrets[0]]
+        flags = {("payments", "api_key"): "--stripe-key", ("sms", "account_sid"): "--twilio-sid",
+                 ("sms", "auth_token"): "--twilio-token",
+                 ("accounting", "token"): "--accounting-token", ("email", "token"): "--postmark-token"}
+        for integration in config.integrations.values():
+            for (kind, credential), flag in flags.items():
+                if integration.kind == kind and credential in integration.credentials:
+                    args += [flag, integration.credentials[credential]]
+        if "twilio" in config.endpoints:
+            args += ["--sms-callback-url", f"{ingress}/webhooks/twilio"]
+        pid = spawn([sys.executable, "-m", "hub.simulators", *args],
+                    log=self.home / "simulators.log", env=self._env())
+        state.pids["simulators"] = pid
+        wait_for(lambda: _http_ok(f"http://127.0.0.1:{port}/_sim/health") or not alive(pid),
+                 timeout=30, what=f"provider simulators on port {port}")
+        if not alive(pid):
+            raise RuntimeError(f"simulators exited at start; see {self.home / 'simulators.log'}")
+
+    def _start_workers(self, state: StackState) -> None:
+        """`hub consume all` in one background process."""
+        if alive(state.pids.get("workers")):
+            return
+        pid = spawn([sys.executable, "-m", "hub", "consume", "all"],
+                    log=self.home / "workers.log", env=self._env())
+        state.pids["workers"] = pid
+        time.sleep(1.0)
+        if not alive(pid):
+            log = (self.home / "workers.log").read_text()[-2000:]
+            raise RuntimeError(f"workers exited at start:\n{log}")
+
     def down(self, say: Any = print) -> None:
         state = StackState.load(self.home)
-        for name in ("ingress", "simulators"):
+        for name in ("workers", "ingress", "simulators"):
             if stop_pid(state.pids.get(name)):
                 say(f"stopped {name} (pid {state.pids[name]})")
             state.pids.pop(name, None)
@@ -187,11 +271,31 @@ class DevStack:
                        "secrets": list(ep.secrets)}
                 for name, ep in config.endpoints.items()
             }
+            if config.integrations:
+                state = StackState.load(self.home)
+                sim_port = _simulators_port(config) or state.simulators_port
+                parts["simulators"] = _http_ok(f"http://127.0.0.1:{sim_port}/_sim/health")
+                parts["workers"] = alive(state.pids.get("workers"))
+                report["simulators_url"] = f"http://127.0.0.1:{sim_port}"
+                report["integrations"] = {
+                    name: {"kind": i.kind, "base_url": i.base_url}
+                    for name, i in config.integrations.items()}
         else:
             parts["ingress"] = False
         report["parts"] = parts
         report["healthy"] = all(parts.values())
         return report
+
+
+def _simulators_port(config: HubConfig) -> int | None:
+    """The simulators' port, read off the first integration URL that points at them."""
+    from urllib.parse import urlparse
+
+    for integration in config.integrations.values():
+        parsed = urlparse(integration.base_url)
+        if parsed.hostname == "127.0.0.1" and parsed.port:
+            return parsed.port
+    return None
 
 
 def _http_ok(url: str) -> bool:

@@ -85,6 +85,11 @@ def test_readme_quickstart(home: Path) -> None:
         demo = run([*HUB, "demo"], env, tmp_path)
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "stripe (again)     200" in demo.stdout
+        # The provider flow: a charge, its webhook back, the posting, a receipt and an SMS.
+        assert "each effect once: yes" in demo.stdout, demo.stdout
+        for row in ("payments    charge", "accounting  invoice", "accounting  journal",
+                    "email       email", "sms         sms"):
+            assert re.search(rf"^{row}\s+1\s", demo.stdout, re.M), demo.stdout
 
         for command in commands[:-1]:
             args = shlex.split(command)[1:]

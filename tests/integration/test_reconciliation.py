@@ -48,7 +48,7 @@ async def test_history_statuses_and_rebuild_while_running(servers, topic_prefix,
     topics = Topics(topic_prefix)
     await asyncio.to_thread(make_topics, servers.kafka_bootstrap, topics)
     gen = HistoryGen(seed=7, now=NOW, run="r")
-    chunks = list(gen.chunks(1200, per_chunk=200))
+    chunks = list(gen.chunks(2400, per_chunk=400))
     produced = await asyncio.to_thread(produce, servers.kafka_bootstrap, topics,
                                        [e for c in chunks[:4] for e in c])
     projection = ReconciliationProjection()
@@ -59,7 +59,7 @@ async def test_history_statuses_and_rebuild_while_running(servers, topic_prefix,
     try:
         produced += await asyncio.to_thread(produce, servers.kafka_bootstrap, topics,
                                             [e for c in chunks[4:] for e in c])
-        assert produced > 4000
+        assert produced > 9000
         assert await wait_caught_up(pool, projection, servers.kafka_bootstrap, topics) == 1
         async with pool.acquire() as conn:
             lines = await report.read(conn, NOW)
