@@ -27,7 +27,7 @@ from hub.devstack.kafka import LocalKafka
 from hub.devstack.postgres import LocalPostgres
 
 # Figure groups, run in this order: module bench.<name> with `run(ctx, quick)`.
-GROUPS: tuple[str, ...] = ("ingress", "rebuild")
+GROUPS: tuple[str, ...] = ("ingress", "rebuild", "worker")
 
 GroupRun = Callable[[BenchContext, bool], Awaitable[dict[str, Figure]]]
 

@@ -1,6 +1,6 @@
 """The bare-handler baseline: an aiohttp app whose POST handler reads the body and answers 200.
 
-Served like `hub serve` serves the ingress (AppRunner, no access log, backlog 1024), so the
+Served like `hub serve` serves the ingress (uvloop, AppRunner, no access log, backlog 1024), so the
 difference to the ingress is the ingress's own work. `python -m bench.bare_app --port N`.
 """
 from __future__ import annotations
@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import signal
 
+import uvloop
 from aiohttp import web
 
 __all__ = ["build_app", "main"]
@@ -49,7 +50,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    asyncio.run(_serve(args.host, args.port))
+    # The same event loop `hub serve` runs on (hub/ingress/server.py), for a fair baseline.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_serve(args.host, args.port))
 
 
 if __name__ == "__main__":

@@ -109,16 +109,18 @@ class BenchContext:
 
     @asynccontextmanager
     async def service(self, name: str, argv: Sequence[str], port: int, *,
-                      env: Mapping[str, str] | None = None, health: str = "/healthz",
+                      env: Mapping[str, str] | None = None, health: str | None = "/healthz",
                       wait_s: float = 60.0) -> AsyncIterator[Service]:
-        """Start `argv` (listening on `port`), wait until `health` answers 200, stop it on exit;
-        output goes to `<tmp>/logs/<name>-<port>.log`."""
+        """Start `argv` (listening on `port`), wait until `health` answers 200 (unless None:
+        a process with no HTTP side), stop it on exit; output goes to
+        `<tmp>/logs/<name>-<port>.log`."""
         log = self.tmp / "logs" / f"{name}-{port}.log"
         proc = _spawn(argv, env or os.environ, log)
         self._procs[proc.pid] = proc
         svc = Service(name, proc.pid, port, log)
         try:
-            await self._wait_healthy(proc, svc, health, wait_s)
+            if health is not None:
+                await self._wait_healthy(proc, svc, health, wait_s)
             yield svc
         finally:
             await asyncio.to_thread(self._stop, proc)

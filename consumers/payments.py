@@ -7,6 +7,7 @@ bodies and decline shape stay in this module.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -29,7 +30,8 @@ class PaymentsIntegration(Integration):
     provider = "stripe"
     handles = KINDS["payments"].types
 
-    def __init__(self, config: IntegrationConfig, session: aiohttp.ClientSession) -> None:
+    def __init__(self, config: IntegrationConfig, session: aiohttp.ClientSession, *,
+                 pool: Any = None) -> None:
         self.name = config.name
         self._base = config.base_url
         self._api_key = config.credentials["api_key"]
@@ -103,17 +105,31 @@ class PaymentsIntegration(Integration):
             raise error from None
 
     async def record(self, conn: Any, event: Event, effect: Effect) -> None:
+        await conn.execute(_RECORD, *self._record_args(event, effect))
+
+    async def record_many(self, conn: Any, done: Sequence[tuple[Event, Effect]]) -> None:
+        await conn.executemany(_RECORD, [self._record_args(e, effect) for e, effect in done])
+
+    def _record_args(self, event: Event, effect: Effect) -> tuple[Any, ...]:
         d = event.data
-        await conn.execute(
-            "INSERT INTO payment_attempts (integration, event_id, action, invoice_id, payment_id,"
-            " idempotency_key, amount_minor, currency, request, response, status,"
-            " provider_reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb,"
-            " $11, $12) ON CONFLICT (integration, event_id) DO NOTHING",
+        return (
             self.name, event.id, effect.action, d.get("invoice_id"),
             d.get("payment_id") or (effect.provider_reference if event.type == _INTENT else None),
             self.idempotency_key(event), d.get("amount_minor"), d.get("currency"),
             orjson.dumps(effect.request).decode(), orjson.dumps(effect.response).decode(),
             effect.status, effect.provider_reference)
+
+
+_RECORD = (
+    "INSERT INTO payment_attempts (integration, event_id, action, invoice_id, payment_id,"
+    " idempotency_key, amount_minor, currency, request, response, status,"
+    " provider_reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb,"
+    " $11, $12) ON CONFLICT (integration, event_id) DO UPDATE SET"
+    " payment_id = EXCLUDED.payment_id, request = EXCLUDED.request,"
+    " response = EXCLUDED.response, status = EXCLUDED.status,"
+    " provider_reference = EXCLUDED.provider_reference, completed_at = now()"
+    " WHERE payment_attempts.status = 'dead_lettered'"
+)
 
 
 def _declined_intent(status: int, answer: Any) -> str | None:

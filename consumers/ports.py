@@ -1,7 +1,7 @@
 """The port every provider integration implements, and what a provider call produced."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -61,6 +61,12 @@ class Integration(Protocol):
         """Write the interaction to the integration's own table with `conn`, inside the
         worker's transaction (which also marks the event done or dead-lettered)."""
         ...
+
+    async def record_many(self, conn: Any, done: Sequence[tuple[Event, Effect]]) -> None:
+        """`record` for several interactions in the worker's one transaction (group commit);
+        override it to write them in one round trip."""
+        for event, effect in done:
+            await self.record(conn, event, effect)
 
     async def resolve_interrupted(self, event: Event) -> Effect | None:
         """For an event reserved earlier but never finished (crash mid-call, or retried):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["REDACTED", "is_sensitive_key", "luhn_valid", "redact"]
@@ -24,6 +25,7 @@ _SPLIT = re.compile(r"[^a-z0-9]+")
 _DIGITS = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
 
 
+@lru_cache(maxsize=4096)  # the same few dozen keys, in every request and response
 def is_sensitive_key(key: str) -> bool:
     """True for keys naming secrets or card data: `Authorization`, `client_secret`,
     `card[number]`, `cvc`, `api_key`, `number`, `access-token`..."""
@@ -46,6 +48,9 @@ def luhn_valid(digits: str) -> bool:
 
 
 def _scrub(text: str) -> str:
+    if len(text) < 13:  # too short to hold a card number: most values
+        return text
+
     def replace(match: re.Match[str]) -> str:
         digits = re.sub(r"[ -]", "", match.group(0))
         return REDACTED if 13 <= len(digits) <= 19 and luhn_valid(digits) else match.group(0)

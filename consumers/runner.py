@@ -42,7 +42,8 @@ def build_workers(rt: Runtime, deps: WorkerDeps, names: Sequence[str]) -> list[W
         routed = rt.config.routed_types(name)
         if not routed:
             log.warning("integration %s has no [routes]; its worker will consume nothing", name)
-        workers.append(Worker(build_integration(config, deps.http), config, routed, pool=deps.pool,
+        integration = build_integration(config, deps.http, pool=deps.pool)
+        workers.append(Worker(integration, config, routed, pool=deps.pool,
                               producer=deps.producer, schemas=rt.schemas, topics=rt.topics))
     return workers
 
@@ -92,6 +93,7 @@ async def run_workers(
         finally:
             stop.set()
             results = await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*(w.close() for w in workers))
             for w in workers:
                 log.info("worker %s stopped: %s", w.name, dict(sorted(w.stats.items())),
                          extra={"integration": w.name, "group": w.group})

@@ -7,6 +7,11 @@ process per the RetryPolicy, then through the retry topics, then dead-letter. Th
 interaction's record and `status='done'` are written in one transaction after the
 provider answered. Every attempt, success, failure and dead letter becomes an
 `integration.outcome` event on `hub.outcomes`.
+
+Throughput: the claims of events that start together go to the database in one
+statement, and the finished events of a few milliseconds share one transaction (group
+commit), each with its own record and status; an event's outcome is acknowledged by the
+broker before that transaction, and its offset is stored only after it committed.
 """
 from __future__ import annotations
 
@@ -14,11 +19,14 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from consumers.dedupe import ProcessedEvents
+from consumers.acks import BatchedAcks
+from consumers.coalesce import Coalescer
+from consumers.dedupe import Claim, ProcessedEvents
 from consumers.errors import CircuitOpen, ProviderError, classify_exception
 from consumers.outcomes import OutcomeStatus, outcome_event
 from consumers.policy import BreakerState, CircuitBreaker, RetryLadder, RetryPolicy, TokenBucket
@@ -26,9 +34,11 @@ from consumers.ports import Effect, Integration
 from consumers.redact import redact
 from hub import codec
 from hub.consumer import ConsumerLoop, LoopSettings, Received
+from hub.dlq import REDRIVEN_FROM
 from hub.envelope import Event, utcnow
 from hub.metrics import CIRCUIT_STATES, M, gauge_source
 from hub.producer import HubProducer
+from hub.provider_health import note_breaker
 from hub.redelivery import FailureContext, failure_context, failure_headers
 from hub.routing import IntegrationConfig
 from hub.schemastore import SchemaStore
@@ -37,6 +47,16 @@ from hub.topics import Topics
 __all__ = ["Worker"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """A provider answer to record: its outcome's broker ack is awaited before the commit."""
+
+    event: Event
+    effect: Effect
+    attempt: int
+    outcome_acked: asyncio.Future[None]
 
 
 class Worker:
@@ -77,6 +97,16 @@ class Worker:
         self._pool = pool
         self._producer = producer
         self._schemas = schemas
+        self._acks = BatchedAcks(producer)
+        self._claims: Coalescer[tuple[str, str], Claim] = Coalescer(
+            self._claim_batch, max_batch=500, parallel=2)
+        self._commits: Coalescer[_Done, bool] = Coalescer(
+            self._commit_batch, max_batch=256, parallel=2)
+
+    async def close(self) -> None:
+        """Wait for the database round trips already started (after the loop stopped)."""
+        await self._claims.aclose()
+        await self._commits.aclose()
 
     def retry_topics(self) -> list[str]:
         return [self.topics.retry(self.name, d) for d in self.ladder.delays]
@@ -114,7 +144,9 @@ class Worker:
     async def _handle(self, msg: Received) -> str:
         """Returns what became of the event: skipped, succeeded, declined, retry, dead_lettered."""
         event = msg.event
-        claim = await self.dedupe.claim(self.group, event.id, event.type)
+        claim = await self._claims.submit((event.id, event.type))
+        if claim.status == "dead_lettered" and msg.header(REDRIVEN_FROM) is not None:
+            claim = await self.dedupe.reopen(self.group, event.id) or claim  # `hub dlq redrive`
         if claim.status in ("done", "dead_lettered"):
             self.stats["skipped_duplicate"] += 1
             return "skipped"
@@ -208,17 +240,68 @@ class Worker:
         event = msg.event
         effect = replace(effect, request=redact(effect.request), response=redact(effect.response))
         status: OutcomeStatus = "succeeded" if effect.ok else "failed"
-        # Outcome first (deterministic id): a crash before the commit repeats both, never loses it.
-        await self._outcome(event, status, attempt, provider_reference=effect.provider_reference,
-                            idempotency_key=key, request=effect.request,
-                            amount_minor=effect.amount_minor, currency=effect.currency,
-                            error_message=None if effect.ok else effect.status)
-        async with self._pool.acquire() as conn, conn.transaction():
-            if await self.dedupe.finish(conn, self.group, event.id, "done", attempt):
-                await self.integration.record(conn, event, effect)
+        # Outcome first (deterministic id), acknowledged before the commit: a crash in
+        # between repeats both, never loses the outcome.
+        outcome = self._build(event, status, attempt, provider_reference=effect.provider_reference,
+                              idempotency_key=key, request=effect.request,
+                              amount_minor=effect.amount_minor, currency=effect.currency,
+                              error_message=None if effect.ok else effect.status)
+        acked = self._acks.produce(self.topics.outcomes,
+                                   codec.encode(self._schemas, outcome, validate=False),
+                                   key=outcome.key, headers=outcome.headers())
+        await self._commits.submit(_Done(event, effect, attempt, acked))
         result = "succeeded" if effect.ok else "declined"
         self.stats[result] += 1
         return result
+
+    async def _claim_batch(self, items: list[tuple[str, str]]) -> list[Claim | BaseException]:
+        """One statement for the claims of events that start together."""
+        first: dict[str, int] = {}
+        for n, (event_id, _) in enumerate(items):
+            first.setdefault(event_id, n)
+        if len(first) == len(items):
+            return list(await self.dedupe.claim_many(self.group, items))
+        # A repeated id (never two in flight here, but cheap to be right): one at a time.
+        claims = dict(zip(first, await self.dedupe.claim_many(
+            self.group, [items[n] for n in first.values()]), strict=True))
+        out: list[Claim | BaseException] = []
+        for n, (event_id, event_type) in enumerate(items):
+            out.append(claims[event_id] if first[event_id] == n
+                       else await self.dedupe.claim(self.group, event_id, event_type))
+        return out
+
+    async def _commit_batch(self, items: list[_Done]) -> list[bool | BaseException]:
+        """Group commit: every item whose outcome the broker acknowledged gets its record and
+        status=done in one transaction; True where this worker finished the event."""
+        acks = await asyncio.gather(*(i.outcome_acked for i in items), return_exceptions=True)
+        results: list[bool | BaseException] = [
+            a if isinstance(a, BaseException) else False for a in acks]
+        ready = [n for n, a in enumerate(acks) if not isinstance(a, BaseException)]
+        if not ready:
+            return results
+        try:
+            won = await self._record([items[n] for n in ready])
+        except Exception:
+            if len(ready) == 1:
+                raise
+            # One bad record must not hold back the others: each in a transaction of its own.
+            for n in ready:
+                try:
+                    results[n] = (await self._record([items[n]]))[0]
+                except Exception as exc:  # noqa: BLE001 - raised to that event's handler
+                    results[n] = exc
+            return results
+        for n, finished in zip(ready, won, strict=True):
+            results[n] = finished
+        return results
+
+    async def _record(self, items: Sequence[_Done]) -> list[bool]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            won = await self.dedupe.finish_many(conn, self.group, "done",
+                                                [(i.event.id, i.attempt) for i in items])
+            await self.integration.record_many(
+                conn, [(i.event, i.effect) for i, w in zip(items, won, strict=True) if w])
+        return won
 
     async def _give_up(
         self, msg: Received, ctx: FailureContext, error: ProviderError, attempt: int,
@@ -250,12 +333,13 @@ class Worker:
         record = Effect(action=self.integration.action(event), status="dead_lettered",
                         provider_reference=None, request=redact(error.request or {}),
                         response=redact(error.response), ok=False)
+        # Outcome before the commit, as for a success: a crash in between repeats it.
+        await self._outcome(event, "dead_lettered", attempt, idempotency_key=key, error=error,
+                            request=error.request)
         async with self._pool.acquire() as conn, conn.transaction():
             if await self.dedupe.finish(conn, self.group, event.id, "dead_lettered", attempt,
                                         str(error)):
                 await self.integration.record(conn, event, record)
-        await self._outcome(event, "dead_lettered", attempt, idempotency_key=key, error=error,
-                            request=error.request)
         self.stats["dead_lettered"] += 1
         M.dead_letters.add(1, {"group": self.group})
         log.error("%s: event dead-lettered to %s after %d attempts: %s", self.name, dlq, attempt,
@@ -266,13 +350,15 @@ class Worker:
         """Queue an attempt/failure outcome without waiting; a later awaited outcome on
         the same key (partition) is acknowledged only after it (idempotent producer)."""
         outcome = self._build(event, status, attempt, **kw)
-        self._producer.produce_nowait(self.topics.outcomes, codec.encode(self._schemas, outcome),
+        self._producer.produce_nowait(self.topics.outcomes,
+                                      codec.encode(self._schemas, outcome, validate=False),
                                       key=outcome.key, headers=outcome.headers(),
                                       on_delivery=_log_failed_delivery)
 
     async def _outcome(self, event: Event, status: OutcomeStatus, attempt: int, **kw: Any) -> None:
         outcome = self._build(event, status, attempt, **kw)
-        await self._producer.produce(self.topics.outcomes, codec.encode(self._schemas, outcome),
+        await self._producer.produce(self.topics.outcomes,
+                                     codec.encode(self._schemas, outcome, validate=False),
                                      key=outcome.key, headers=outcome.headers())
 
     def _build(self, event: Event, status: OutcomeStatus, attempt: int, **kw: Any) -> Event:
@@ -286,6 +372,8 @@ class Worker:
         level = logging.WARNING if new == "open" else logging.INFO
         log.log(level, "%s: circuit %s -> %s (%s)", self.name, old, new, why,
                 extra={"integration": self.name, "group": self.group, "breaker": new})
+        # For the operator page (the ingress reads it; workers do not serve it).
+        note_breaker(self._pool, self.name, self.group, self.integration.provider, new, why)
 
 
 # Every breaker in this process, for the circuit-state gauge (read at scrape time).

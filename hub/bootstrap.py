@@ -19,6 +19,7 @@ from hub.ingress.records import IngressRecords
 from hub.producer import HubProducer, producer_config
 from hub.schemastore import SchemaStore
 from hub.topics import Topics
+from hub.ui.actions import operations
 
 __all__ = ["Runtime", "WorkerDeps", "ingress_deps", "load", "worker_deps"]
 
@@ -51,8 +52,11 @@ def load(settings: Settings | None = None) -> Runtime:
 async def ingress_deps(rt: Runtime) -> AsyncIterator[IngressDeps]:
     """The ingress's producer, pool and stores; closed (producer flushed) on exit."""
     await asyncio.to_thread(wait_for_broker, rt.servers.kafka_bootstrap, 30.0)
-    pool = await create_pool(rt.servers.database_url, rt.settings.db_schema, max_size=20)
+    # The ingress never changes session state: no reset query on every pool release.
+    pool = await create_pool(rt.servers.database_url, rt.settings.db_schema, max_size=20,
+                             reset_session=False)
     producer = HubProducer(producer_config(rt.servers.kafka_bootstrap, **{"client.id": "hub-ingress"}))
+    records = IngressRecords(pool, timeout_s=rt.config.ingress.request_timeout_s)
 
     async def ready() -> dict[str, bool]:
         checks = {"database": False, "kafka": False}
@@ -74,11 +78,13 @@ async def ingress_deps(rt: Runtime) -> AsyncIterator[IngressDeps]:
             schemas=rt.schemas,
             topics=rt.topics,
             producer=producer,
-            records=IngressRecords(pool),
+            records=records,
             keys=ApiKeyStore(pool),
             ready=ready,
+            ops=operations(rt, pool, producer),
         )
     finally:
+        await records.drain()
         await asyncio.to_thread(producer.close, 10.0)
         await pool.close()
 
@@ -97,7 +103,9 @@ async def worker_deps(rt: Runtime, *, pool_size: int = 20) -> AsyncIterator[Work
     """Producer (outcomes, retry and dead-letter records), pool and HTTP session of the
     workers; the producer is flushed and everything closed on exit."""
     await asyncio.to_thread(wait_for_broker, rt.servers.kafka_bootstrap, 30.0)
-    pool = await create_pool(rt.servers.database_url, rt.settings.db_schema, max_size=pool_size)
+    # Workers never change session state either: no reset query on every pool release.
+    pool = await create_pool(rt.servers.database_url, rt.settings.db_schema, max_size=pool_size,
+                             reset_session=False)
     producer = HubProducer(producer_config(rt.servers.kafka_bootstrap, **{"client.id": "hub-worker"}))
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
     try:

@@ -131,6 +131,9 @@ class IngressConfig:
     rate_limit_per_s: float = 500.0
     rate_limit_burst: int = 1000
     admin_token: str | None = field(default=None, repr=False)
+    # Seconds between refreshes of lag, dead letters, drift and provider health (the
+    # operator page and the /metrics gauges); only with an admin token.
+    ops_refresh_s: float = 15.0
 
     @property
     def url(self) -> str:
@@ -312,7 +315,7 @@ def _positive_number(table: Mapping[str, Any], key: str, default: float, where: 
 def _parse_ingress(table: Mapping[str, Any], where: _Locator, env: Mapping[str, str]) -> IngressConfig:
     known = {"host", "port", "public_url", "max_body_bytes", "ack_timeout_s", "retry_after_s",
              "request_timeout_s", "max_header_bytes", "max_headers", "rate_limit_per_s",
-             "rate_limit_burst", "admin_token"}
+             "rate_limit_burst", "admin_token", "ops_refresh_s"}
     for key in table:
         if key not in known:
             raise ConfigError(f"{where('ingress.' + key)}: unknown key; known: {sorted(known)}")
@@ -332,6 +335,7 @@ def _parse_ingress(table: Mapping[str, Any], where: _Locator, env: Mapping[str, 
         rate_limit_per_s=_positive_number(table, "rate_limit_per_s", 500.0, where),
         rate_limit_burst=_int(table, "rate_limit_burst", 1000, where, "ingress"),
         admin_token=resolve_secret(admin, where("ingress.admin_token"), env) if admin else None,
+        ops_refresh_s=_positive_number(table, "ops_refresh_s", 15.0, where),
     )
 
 

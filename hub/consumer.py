@@ -74,6 +74,9 @@ class LoopSettings:
     max_in_flight: int = 2000
     batch_size: int = 500
     poll_timeout_s: float = 0.1
+    # Per-message mode: a poll returns this long after its first message rather than
+    # waiting up to poll_timeout_s for a full batch (batch mode keeps full batches).
+    poll_linger_s: float = 0.002
     commit_interval_ms: int = 1000
     session_timeout_ms: int = 10000
     revoke_grace_s: float = 10.0
@@ -182,9 +185,10 @@ class ConsumerLoop:
             await client.run(client.subscribe, list(self.settings.topics))
             log.info("consuming %s as group %s", ", ".join(self.settings.topics),
                      self.settings.group_id)
+            linger = None if self._batch_handler is not None else self.settings.poll_linger_s
             while not stop.is_set():
                 messages = await client.run(
-                    client.poll, self.settings.batch_size, self.settings.poll_timeout_s)
+                    client.poll, self.settings.batch_size, self.settings.poll_timeout_s, linger)
                 if self._batch_handler is not None:
                     await self._run_batch(messages)
                 else:

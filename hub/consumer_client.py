@@ -73,9 +73,17 @@ class ConsumerClient:
             topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
 
-    def poll(self, max_messages: int, timeout: float) -> list[Message]:
+    def poll(self, max_messages: int, timeout: float, linger: float | None = None
+             ) -> list[Message]:
+        """Up to `max_messages`, waiting at most `timeout` s for a full batch. With `linger`,
+        return `linger` s after the first message instead (low latency at low rates)."""
         self._apply()
-        messages: list[Message] = self._consumer.consume(max_messages, timeout)
+        if linger is None:
+            messages: list[Message] = self._consumer.consume(max_messages, timeout)
+        else:
+            messages = self._consumer.consume(1, timeout)
+            if messages and max_messages > 1:
+                messages += self._consumer.consume(max_messages - 1, linger)
         self._apply()
         return messages
 

@@ -45,19 +45,30 @@ async def connect(url: str, schema: str = "hub", connect_timeout: float = 10.0) 
 
 async def create_pool(
     url: str, schema: str = "hub", *, min_size: int = 2, max_size: int = 10,
-    connect_timeout: float = 10.0,
+    connect_timeout: float = 10.0, reset_session: bool = True,
 ) -> Any:
+    """A pool with `search_path` set to `schema`.
+
+    `reset_session=False` skips the reset query (advisory unlocks, CLOSE ALL, UNLISTEN, RESET
+    ALL: one round trip) each release would cost; an open transaction is still rolled back.
+    Only for users that never change session state (SET, LISTEN, session advisory locks).
+    """
     _check_schema(schema)
     try:
         return await asyncpg.create_pool(
             url, min_size=min_size, max_size=max_size, timeout=connect_timeout,
             server_settings={"search_path": schema},
+            reset=None if reset_session else _keep_session,
         )
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         raise DatabaseUnavailable(
             f"HUB_DATABASE_URL={_redact(url)}: cannot connect ({exc}); "
             "is PostgreSQL running? (`hub dev up` starts one)"
         ) from None
+
+
+async def _keep_session(conn: Any) -> None:
+    """Pool release hook: asyncpg has already rolled back an open transaction; nothing more."""
 
 
 def migrations() -> list[tuple[int, str, str]]:

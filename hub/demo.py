@@ -37,8 +37,10 @@ def _deliveries(run: str) -> dict[str, tuple[bytes, str]]:
     std = {"type": "payment.succeeded", "timestamp": "2026-11-22T00:00:00Z",
            "data": {"provider": "acme-pay", "payment_id": f"ap_{run}", "invoice_id": invoice,
                     "amount_minor": 100, "currency": "EUR", "occurred_at": "2026-11-22T00:00:00Z"}}
-    twilio = urllib.parse.urlencode({"MessageSid": f"SM{run}", "MessageStatus": "delivered",
-                                     "To": "+15550100100", "AccountSid": "AC0"})
+    # An inbound SMS (a reply): kept raw. Delivery statuses of hub's own sends come from
+    # the SMS provider's callbacks in the provider flow below.
+    twilio = urllib.parse.urlencode({"MessageSid": f"SM{run}", "From": "+15550100100",
+                                     "To": "+15550001111", "Body": "STOP", "AccountSid": "AC0"})
     return {
         "stripe": (json.dumps(stripe).encode(), "application/json"),
         "github": (json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode(),
@@ -145,7 +147,7 @@ async def _provider_flow(config: HubConfig, key: str, run: str) -> int:
             "invoice_id": invoice, "amount_minor": 4200, "currency": "EUR", "customer_id": "CUS-1",
             "customer_email": email, "description": "Demo plan"}},
         {"type": "sms.requested", "subject": phone, "data": {
-            "to": phone, "template": "payment_received", "params": {"invoice": invoice},
+            "to": phone, "template": "payment_receipt", "params": {"invoice": invoice},
             "body": None}},
     ]
     print("\nprovider flow: payment intent and SMS requested for", invoice)
@@ -171,7 +173,32 @@ async def _provider_flow(config: HubConfig, key: str, run: str) -> int:
     if missing:
         print(f"\nnot done within 60 s: {missing} (see .hub/workers.log)")
     print(f"each effect once: {'yes' if not missing and not doubled else 'NO'}")
+    await _show_views(invoice)
     return 1 if missing or doubled else 0
+
+
+async def _show_views(invoice: str) -> None:
+    """The invoice in the reconciliation view and its story in the audit view, once the
+    projections have caught up with the posting."""
+    from projections import reconciliation_report as report
+    from projections.audit_store import render_story, story
+
+    settings = Settings.from_env()
+    conn = await connect(resolve_servers(settings).database_url, settings.db_schema)
+    try:
+        lines: list[report.Line] = []
+        for _ in range(30):
+            lines = [x for x in await report.read(conn, datetime.now(UTC))
+                     if x.facts.subject == invoice]
+            if lines and lines[0].status == "matched":
+                break
+            await asyncio.sleep(1.0)
+        print("\nreconciliation (hub reconcile):")
+        print(report.render_table(lines))
+        print(f"\naudit story (hub audit show {invoice}):")
+        print(render_story(invoice, await story(conn, invoice)))
+    finally:
+        await conn.close()
 
 
 async def _effects_of(http: aiohttp.ClientSession, base: str,

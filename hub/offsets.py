@@ -21,9 +21,11 @@ _STATES = {
 }
 
 
-def observe(bootstrap: str, groups: Sequence[str] = (), timeout: float = 10.0) -> list[GroupObservation]:
-    """Every consumer group with committed offsets (or just `groups`), each partition with
-    its committed offset, log end and the timestamp of the oldest unconsumed record.
+def observe(bootstrap: str, groups: Sequence[str] = (), timeout: float = 10.0,
+            prefix: str = "") -> list[GroupObservation]:
+    """Every consumer group with committed offsets whose id starts with `prefix` (or just
+    `groups`), each partition with its committed offset, log end and the timestamp of the
+    oldest unconsumed record.
 
     A named group without committed offsets, or whose offsets cannot be read, comes back
     with `error` set. Raises HubError when the cluster cannot list its groups.
@@ -34,7 +36,7 @@ def observe(bootstrap: str, groups: Sequence[str] = (), timeout: float = 10.0) -
     except KafkaException as exc:
         raise HubError(f"cannot list consumer groups at {bootstrap}: {exc.args[0]}") from None
     states = {g.group_id: _state(g.state) for g in listed.valid}
-    names = list(dict.fromkeys(groups)) if groups else sorted(states)
+    names = list(dict.fromkeys(groups)) if groups else sorted(g for g in states if g.startswith(prefix))
     consumer = open_reader(bootstrap)
     try:
         out = []

@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from hub.errors import HubError
 
-__all__ = ["Delivered", "HubProducer", "ProduceError", "producer_config"]
+__all__ = ["Delivered", "HubProducer", "ProduceError", "Record", "producer_config"]
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +52,21 @@ def producer_config(bootstrap: str, **overrides: Any) -> dict[str, Any]:
     return conf
 
 
+Record = tuple[str, bytes, bytes | None, Sequence[tuple[str, bytes]] | None]
+"""(topic, value, key, headers) of one record for `HubProducer.produce_batch`."""
+
+
 class HubProducer:
     """Wraps confluent_kafka.Producer; a background thread serves delivery callbacks.
 
-    `await produce(...)` returns only once the broker acknowledged the record
-    (acks=all), or raises ProduceError.
+    `await produce(...)` / `await produce_batch(...)` return only once the broker acknowledged
+    the record(s) (acks=all), or raise ProduceError. Acknowledgements reach the event loop in
+    bunches: one cross-thread wake-up per poll of the delivery reports, not one per record.
     """
 
     def __init__(self, conf: dict[str, Any]) -> None:
         self._producer = Producer(conf, logger=logging.getLogger("hub.librdkafka"))
+        self._settled: deque[_Pending] = deque()  # filled by delivery callbacks, any thread
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll_loop, name="hub-producer", daemon=True)
         self._thread.start()
@@ -65,6 +74,24 @@ class HubProducer:
     def _poll_loop(self) -> None:
         while not self._stop.is_set():
             self._producer.poll(0.05)
+            if self._settled:
+                self._hand_over()
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Settle the futures of finished sends: one call_soon_threadsafe per event loop."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+        while True:
+            try:
+                done = self._settled.popleft()
+            except IndexError:
+                break
+            by_loop.setdefault(done.loop, []).append(done)
+        for loop, batch in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle_all, batch)
+            except RuntimeError:  # that loop is closed: nobody waits any more
+                pass
 
     async def produce(
         self,
@@ -74,22 +101,15 @@ class HubProducer:
         key: bytes | None = None,
         headers: Sequence[tuple[str, bytes]] | None = None,
     ) -> Delivered:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Delivered] = loop.create_future()
+        return (await self.produce_batch([(topic, value, key, headers)]))[0]
 
-        def on_delivery(err: KafkaError | None, msg: Any) -> None:
-            if err is not None:
-                exc = ProduceError(
-                    f"{topic}: broker did not acknowledge the record: {err.str()}",
-                    retriable=err.retriable() or err.code() == KafkaError._MSG_TIMED_OUT,
-                )
-                loop.call_soon_threadsafe(_settle, future, None, exc)
-            else:
-                done = Delivered(msg.topic(), msg.partition(), msg.offset())
-                loop.call_soon_threadsafe(_settle, future, done, None)
-
-        self._send(topic, value, key, headers, on_delivery)
-        return await future
+    async def produce_batch(self, records: Sequence[Record]) -> list[Delivered]:
+        """Write `records` and wait until the broker acknowledged every one of them; their
+        (topic, partition, offset) in order. ProduceError as soon as one of them fails."""
+        pending = _Pending(asyncio.get_running_loop(), len(records), self._settled)
+        for index, (topic, value, key, headers) in enumerate(records):
+            self._send(topic, value, key, headers, partial(pending.on_delivery, index))
+        return await pending.future
 
     def produce_nowait(
         self,
@@ -111,10 +131,11 @@ class HubProducer:
         headers: Sequence[tuple[str, bytes]] | None,
         on_delivery: Any,
     ) -> None:
+        kafka_headers = headers if isinstance(headers, list) else list(headers or ())
         while True:
             try:
                 self._producer.produce(
-                    topic, value=value, key=key, headers=list(headers or ()), on_delivery=on_delivery
+                    topic, value=value, key=key, headers=kafka_headers, on_delivery=on_delivery
                 )
                 return
             except BufferError:
@@ -135,13 +156,40 @@ class HubProducer:
         self._thread.join(timeout=5)
 
 
-def _settle(
-    future: asyncio.Future[Delivered], value: Delivered | None, exc: BaseException | None
-) -> None:
-    if future.done():
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    else:
-        assert value is not None
-        future.set_result(value)
+class _Pending:
+    """One awaited send of `count` records. Delivery callbacks (on whatever thread polls) fill
+    it in; the first error or the last acknowledgement queues it on `settled` to be settled."""
+
+    __slots__ = ("acked", "count", "error", "future", "loop", "results", "settled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, count: int, settled: deque[_Pending]) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[list[Delivered]] = loop.create_future()
+        self.count = count
+        self.results: list[Delivered | None] = [None] * count
+        self.error: ProduceError | None = None
+        self.acked = itertools.count(1)  # next() is atomic: exactly one callback sees `count`
+        self.settled = settled
+
+    def on_delivery(self, index: int, err: KafkaError | None, msg: Any) -> None:
+        if err is not None:
+            if self.error is None:
+                self.error = ProduceError(
+                    f"{msg.topic()}: broker did not acknowledge the record: {err.str()}",
+                    retriable=err.retriable() or err.code() == KafkaError._MSG_TIMED_OUT,
+                )
+                self.settled.append(self)
+            return
+        self.results[index] = Delivered(msg.topic(), msg.partition(), msg.offset())
+        if next(self.acked) == self.count and self.error is None:
+            self.settled.append(self)
+
+
+def _settle_all(batch: list[_Pending]) -> None:
+    for pending in batch:
+        if pending.future.done():
+            continue
+        if pending.error is not None:
+            pending.future.set_exception(pending.error)
+        else:
+            pending.future.set_result(cast(list[Delivered], pending.results))

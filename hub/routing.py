@@ -45,8 +45,12 @@ KINDS: dict[str, Kind] = {
                      ("api_key",)),
     "sms": Kind(frozenset({"sms.requested", "sms.delivery_status"}),
                 ("account_sid", "auth_token")),
-    "accounting": Kind(frozenset({"invoice.post_requested", "payment.succeeded"}), ("token",)),
-    "email": Kind(frozenset({"email.requested", "payment.succeeded"}), ("token",)),
+    # invoice.issued posts the invoice directly (same key and body as invoice.post_requested).
+    "accounting": Kind(frozenset({"invoice.issued", "invoice.post_requested", "payment.succeeded"}),
+                       ("token",)),
+    # payment.intent_requested only feeds the invoice ⇒ address table receipts are sent to.
+    "email": Kind(frozenset({"email.requested", "payment.succeeded", "payment.intent_requested"}),
+                  ("token",)),
 }
 
 

@@ -17,27 +17,16 @@ __all__ = ["database_url", "filtered", "load", "redriven", "status", "targets"]
 
 
 def load(group: str | None) -> tuple[Settings, str, list[DeadLetter]]:
-    from hub.dlq import parse
-    from hub.logreader import open_reader, plan, read
+    from hub.dlqreader import read_dead_letters
     from hub.topics import Topics
 
     settings = Settings.from_env()
-    topics = Topics(settings.topic_prefix)
     bootstrap = kafka_bootstrap(settings)
-    consumer = open_reader(bootstrap)
     try:
-        head = topics.name("dlq.")
-        names = sorted(t for t in consumer.list_topics(timeout=10).topics if t.startswith(head))
-        if group is not None:
-            names = [t for t in names if group in (t[len(head):], topics.group(t[len(head):]))]
-            if not names:
-                raise CliError(f"no dead-letter topic for group {group!r} "
-                               f"(looked for {topics.dlq(group.removeprefix(topics.name('')))})")
-        dead = [parse(r, topics) for t in names for r in read(consumer, plan(consumer, t))]
-    finally:
-        consumer.close()
-    return settings, bootstrap, sorted(dead, key=lambda d: (d.failed_at or datetime.min.replace(tzinfo=UTC),
-                                                 d.ref))
+        dead = read_dead_letters(bootstrap, Topics(settings.topic_prefix), group)
+    except HubError as exc:
+        raise CliError(str(exc)) from None
+    return settings, bootstrap, dead
 
 
 def filtered(dead: list[DeadLetter], args: argparse.Namespace) -> list[DeadLetter]:
@@ -47,23 +36,11 @@ def filtered(dead: list[DeadLetter], args: argparse.Namespace) -> list[DeadLette
 
 def targets(bootstrap: str, dead: list[DeadLetter], topics: Any, *,
              to_original: bool) -> dict[str, str]:
-    from hub.dlq import first_retry_topic
-    from hub.logreader import open_reader
+    from hub.dlqreader import retry_targets
 
     if to_original:
         return {d.ref: d.origin.topic for d in dead}
-    consumer = open_reader(bootstrap)
-    try:
-        existing = set(consumer.list_topics(timeout=10).topics)
-    finally:
-        consumer.close()
-    out, missing = {}, set()
-    for d in dead:
-        target = first_retry_topic(existing, topics, d.name)
-        if target is None:
-            missing.add(d.name)
-        else:
-            out[d.ref] = target
+    out, missing = retry_targets(bootstrap, dead, topics)
     if missing:
         raise CliError(
             f"no retry topic for {', '.join(sorted(missing))} "

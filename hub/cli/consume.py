@@ -6,6 +6,8 @@ import asyncio
 import signal
 from typing import TYPE_CHECKING
 
+from hub.metrics_endpoint import port_number
+
 if TYPE_CHECKING:
     from hub.bootstrap import Runtime
 
@@ -20,6 +22,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "dead-letter topics it needs.")
     consume.add_argument("integrations", nargs="+", metavar="INTEGRATION",
                          help="integration names from [integrations.<name>], or all")
+    consume.add_argument("--metrics-port", type=port_number, metavar="PORT",
+                         help="serve Prometheus metrics on http://127.0.0.1:PORT/metrics "
+                              "(default: off)")
     consume.set_defaults(func=_consume)
 
 
@@ -31,15 +36,17 @@ def _consume(args: argparse.Namespace) -> int:
     rt = bootstrap.load()
     configure_logging(rt.settings.log_level, rt.settings.log_format)
     names = resolve_names(rt, list(args.integrations))  # a bad name fails before connecting
-    asyncio.run(_run(rt, names))
+    asyncio.run(_run(rt, names, args.metrics_port))
     return 0
 
 
-async def _run(rt: Runtime, names: list[str]) -> None:
+async def _run(rt: Runtime, names: list[str], metrics_port: int | None = None) -> None:
     from consumers.runner import run_workers
+    from hub.metrics_endpoint import metrics_server
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await run_workers(rt, names, stop)
+    async with metrics_server(metrics_port, "hub-consume"):
+        await run_workers(rt, names, stop)

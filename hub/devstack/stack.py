@@ -39,7 +39,7 @@ def _new_secret(scheme: str) -> str:
 
 # The demo routing: every event type that needs a provider, to the simulated provider.
 DEV_ROUTES = {
-    "payment.intent_requested": ["payments"],
+    "payment.intent_requested": ["payments", "email"],
     "payment.refund_requested": ["payments"],
     "sms.requested": ["sms"],
     "sms.delivery_status": ["sms"],
@@ -59,10 +59,17 @@ def _integrations(simulators_port: int, twilio_token: str) -> list[str]:
         "accounting": f'{{ token = "{secrets.token_hex(16)}" }}',
         "email": f'{{ token = "{secrets.token_hex(16)}" }}',
     }
+    options = {
+        "sms": '{ from = "+15550001111" }',
+        "email": '{ from = "billing@example.com", receipt_to = "accounts@example.com" }',
+    }
     lines = []
     for name, credentials in tables.items():
         lines += [f"[integrations.{name}]", f'kind = "{name}"', f'base_url = "{base}/{name}"',
-                  f"credentials = {credentials}", f"retry = {retry}", ""]
+                  f"credentials = {credentials}", f"retry = {retry}"]
+        if name in options:
+            lines.append(f"options = {options[name]}")
+        lines.append("")
     lines.append("[routes]")
     lines += [f'"{t}" = {json.dumps(names)}' for t, names in DEV_ROUTES.items()]
     return [*lines, ""]
@@ -157,6 +164,7 @@ class DevStack:
                 self._start_simulators(state, config)
                 state.save(self.home)
                 self._start_workers(state)
+            self._start_background(state, "projections", ["project", "all"])
         state.save(self.home)
 
     def _env(self) -> dict[str, str]:
@@ -218,19 +226,23 @@ class DevStack:
 
     def _start_workers(self, state: StackState) -> None:
         """`hub consume all` in one background process."""
-        if alive(state.pids.get("workers")):
+        self._start_background(state, "workers", ["consume", "all"])
+
+    def _start_background(self, state: StackState, name: str, argv: list[str]) -> None:
+        """A `hub` command running until `hub dev down`, logging to `<state>/<name>.log`."""
+        if alive(state.pids.get(name)):
             return
-        pid = spawn([sys.executable, "-m", "hub", "consume", "all"],
-                    log=self.home / "workers.log", env=self._env())
-        state.pids["workers"] = pid
+        pid = spawn([sys.executable, "-m", "hub", *argv], log=self.home / f"{name}.log",
+                    env=self._env())
+        state.pids[name] = pid
         time.sleep(1.0)
         if not alive(pid):
-            log = (self.home / "workers.log").read_text()[-2000:]
-            raise RuntimeError(f"workers exited at start:\n{log}")
+            log = (self.home / f"{name}.log").read_text()[-2000:]
+            raise RuntimeError(f"`hub {' '.join(argv)}` exited at start:\n{log}")
 
     def down(self, say: Any = print) -> None:
         state = StackState.load(self.home)
-        for name in ("workers", "ingress", "simulators"):
+        for name in ("projections", "workers", "ingress", "simulators"):
             if stop_pid(state.pids.get(name)):
                 say(f"stopped {name} (pid {state.pids[name]})")
             state.pids.pop(name, None)
@@ -280,6 +292,7 @@ class DevStack:
                 report["integrations"] = {
                     name: {"kind": i.kind, "base_url": i.base_url}
                     for name, i in config.integrations.items()}
+            parts["projections"] = alive(StackState.load(self.home).pids.get("projections"))
         else:
             parts["ingress"] = False
         report["parts"] = parts

@@ -6,9 +6,11 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.trace import SpanKind
 
 from hub.apikeys import ApiKeyStore
@@ -20,6 +22,9 @@ from hub.ratelimit import ClientLimiter
 from hub.schemastore import SchemaStore
 from hub.topics import Topics
 from hub.tracing import span_from
+
+if TYPE_CHECKING:
+    from hub.ui.actions import Operations
 
 __all__ = ["IngressDeps", "build_app", "json_error", "runner_options"]
 
@@ -41,10 +46,15 @@ class IngressDeps:
     keys: ApiKeyStore
     ready: Callable[[], Awaitable[dict[str, bool]]] | None = None
     limiter: ClientLimiter | None = None
+    ops: Operations | None = None  # the operator page and its monitor (hub/ui/)
+    # Spans per request and per Kafka write; None: on when an SDK tracer provider is installed.
+    tracing: bool | None = None
 
     def __post_init__(self) -> None:
         if self.limiter is None:
             self.limiter = ClientLimiter(self.ingress.rate_limit_per_s, self.ingress.rate_limit_burst)
+        if self.tracing is None:
+            self.tracing = isinstance(trace.get_tracer_provider(), SdkTracerProvider)
 
     def throttle(self, client: str) -> web.Response | None:
         """A 429 with Retry-After when `client` is over its rate, else None."""
@@ -81,15 +91,37 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return json_error(500, "internal error")
 
 
-@web.middleware
-async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Counts requests by route and status; one server span per request, parented on the
-    caller's `traceparent` header when it sends one."""
+def _route_labels(request: web.Request) -> tuple[str, str]:
+    """(route, endpoint) metric labels: the route template, and the endpoint name if known."""
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else "unmatched"
     endpoint = request.match_info.get("endpoint")
     if endpoint is not None and endpoint not in request.app[DEPS].endpoints:
         endpoint = "unknown"
+    return route, endpoint or ""
+
+
+@web.middleware
+async def _count(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Counts requests by route and status (tracing off: no span work at all)."""
+    route, endpoint = _route_labels(request)
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        M.ingress_requests.add(1, {"route": route, "endpoint": endpoint, "status": status})
+
+
+@web.middleware
+async def _trace(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Counts requests by route and status; one server span per request, parented on the
+    caller's `traceparent` header when it sends one."""
+    route, endpoint = _route_labels(request)
     status = 500
     with span_from(f"{request.method} {route}", request.headers.get("traceparent"),
                    kind=SpanKind.SERVER,
@@ -103,7 +135,7 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
             raise
         finally:
             span.set_attribute("http.response.status_code", status)
-            M.ingress_requests.add(1, {"route": route, "endpoint": endpoint or "", "status": status})
+            M.ingress_requests.add(1, {"route": route, "endpoint": endpoint, "status": status})
 
 
 @web.middleware
@@ -119,17 +151,21 @@ async def _deadline(request: web.Request, handler: Handler) -> web.StreamRespons
 
 # Paths only an operator may see; they need `[ingress] admin_token`.
 ADMIN_PREFIXES = ("/metrics", "/ui", "/admin")
+# ... except the form that asks for the token, and its style sheet.
+ADMIN_OPEN = ("/ui/login", "/ui/static/ui.css")
 
 
 @web.middleware
 async def _admin(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith(ADMIN_PREFIXES):
+    if request.path.startswith(ADMIN_PREFIXES) and request.path not in ADMIN_OPEN:
         token = request.app[DEPS].ingress.admin_token
         if token is None:
             return json_error(404, "admin endpoints are off: set [ingress] admin_token")
         presented = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         presented = presented or request.cookies.get("hub_admin", "")
         if not hmac.compare_digest(presented.encode(), token.encode()):
+            if request.method == "GET" and request.path.startswith("/ui"):
+                return web.Response(status=303, headers={"Location": "/ui/login"})
             return json_error(401, "admin token required")
     return await handler(request)
 
@@ -166,7 +202,8 @@ def build_app(deps: IngressDeps) -> web.Application:
     from hub.ingress import publish, webhooks
 
     # The body limit is enforced by the handlers themselves, with a JSON 413.
-    app = web.Application(middlewares=[_errors, _observe, _deadline, _admin],
+    observe = _trace if deps.tracing else _count
+    app = web.Application(middlewares=[_errors, observe, _deadline, _admin],
                           client_max_size=deps.ingress.max_body_bytes + 1)
     app[DEPS] = deps
     from hub.ingress.openapi import openapi_document
@@ -183,4 +220,8 @@ def build_app(deps: IngressDeps) -> web.Application:
     app.router.add_post("/webhooks/{endpoint}", webhooks.receive)
     app.router.add_post("/events", publish.publish_one)
     app.router.add_post("/events:batch", publish.publish_batch)
+    if deps.ops is not None:
+        from hub.ui.routes import add_routes
+
+        add_routes(app, deps.ops)
     return app

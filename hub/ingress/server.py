@@ -6,7 +6,10 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
+import uvloop
 from aiohttp import web
 
 from hub.bootstrap import Runtime, ingress_deps
@@ -27,7 +30,9 @@ async def _serve_one(rt: Runtime, host: str, port: int, reuse_port: bool) -> Non
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, reread.set)
     configure_metrics("hub-ingress")
-    provider = configure_tracing("hub-ingress", rt.settings.trace_exporter)
+    # No exporter, no tracer provider: the ingress then does no span work at all.
+    tracing = rt.settings.trace_exporter != "none"
+    provider = configure_tracing("hub-ingress", rt.settings.trace_exporter) if tracing else None
     async with ingress_deps(rt) as deps:
         watcher = asyncio.create_task(
             watch_config(rt.settings.config_path, deps, dict(rt.settings.env), wake=reread))
@@ -43,21 +48,28 @@ async def _serve_one(rt: Runtime, host: str, port: int, reuse_port: bool) -> Non
             # Stop accepting, let requests in flight finish, then flush the producer.
             watcher.cancel()
             await runner.cleanup()
-            provider.shutdown()
+            if provider is not None:
+                provider.shutdown()
     log.info("ingress stopped")
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` on uvloop (docs/adr/0007: less CPU per request than the default loop)."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 def serve(rt: Runtime, host: str, port: int, workers: int = 1) -> int:
     """Serve until SIGTERM/SIGINT; with workers > 1, fork that many processes on one port."""
     if workers <= 1:
-        asyncio.run(_serve_one(rt, host, port, reuse_port=False))
+        _run(_serve_one(rt, host, port, reuse_port=False))
         return 0
     children: list[int] = []
     for _ in range(workers):
         pid = os.fork()
         if pid == 0:
             try:
-                asyncio.run(_serve_one(rt, host, port, reuse_port=True))
+                _run(_serve_one(rt, host, port, reuse_port=True))
             finally:
                 os._exit(0)
         children.append(pid)

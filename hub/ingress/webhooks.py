@@ -17,7 +17,7 @@ from hub.ingress.app import DEPS, IngressDeps, json_error
 from hub.ingress.body import BodyTooLarge, read_body
 from hub.ingress.records import WebhookRecord
 from hub.metrics import M
-from hub.producer import Delivered, ProduceError
+from hub.producer import Delivered, ProduceError, Record
 from hub.tracing import current_traceparent, tracer
 
 __all__ = ["receive"]
@@ -67,7 +67,7 @@ async def receive(request: web.Request) -> web.Response:
         return web.json_response({"status": "duplicate", "event_id": earlier}, status=200)
 
     payload_sha = sha256_hex(body)
-    traceparent = current_traceparent() or headers.get("traceparent")
+    traceparent = (current_traceparent() if deps.tracing else None) or headers.get("traceparent")
     events = [_domain_event(endpoint.provider, norm.provider_event_id, d,
                             deps.schemas.latest(d.type).version, raw_id, payload_sha,
                             received_at, traceparent) for d in norm.events]
@@ -98,7 +98,11 @@ async def receive(request: web.Request) -> web.Response:
         },
     )
     try:
-        encoded = [(deps.topics.for_type(e.type), e, codec.encode(deps.schemas, e))
+        # The normalizers' data is checked against its schema; the envelopes and the raw event
+        # are built here from typed values, so the encoder need not check them again.
+        for e in events:
+            codec.validate(deps.schemas, e.type, e.schema_version, e.data)
+        encoded = [(deps.topics.for_type(e.type), e, codec.encode(deps.schemas, e, validate=False))
                    for e in (raw, *events)]
     except codec.EncodeError as exc:
         # A normalizer produced data its schema rejects: keep nothing half-done, tell the sender.
@@ -157,17 +161,22 @@ async def produce_all(deps: IngressDeps, encoded: list[tuple[str, Event, bytes]]
     """Write every record and wait for the broker's acknowledgement of all of them, within
     `ack_timeout_s`; TimeoutError or ProduceError otherwise."""
     started = time.perf_counter()
-    with tracer().start_as_current_span(
-            f"{encoded[0][0]} publish", kind=SpanKind.PRODUCER,
-            attributes={"messaging.system": "kafka", "messaging.destination.name": encoded[0][0],
-                        "messaging.batch.message_count": len(encoded)}):
-        delivered = await asyncio.wait_for(
-            asyncio.gather(*(deps.producer.produce(t, v, key=e.key, headers=e.headers())
-                             for t, e, v in encoded)),
-            timeout=deps.ingress.ack_timeout_s,
-        )
+    records: list[Record] = [(t, v, e.key, e.headers()) for t, e, v in encoded]
+    if deps.tracing:
+        with tracer().start_as_current_span(
+                f"{encoded[0][0]} publish", kind=SpanKind.PRODUCER,
+                attributes={"messaging.system": "kafka", "messaging.destination.name": encoded[0][0],
+                            "messaging.batch.message_count": len(encoded)}):
+            delivered = await _acknowledged(deps, records)
+    else:
+        delivered = await _acknowledged(deps, records)
     M.produce_latency.record(time.perf_counter() - started, {"topic": encoded[0][0]})
-    return list(delivered)
+    return delivered
+
+
+async def _acknowledged(deps: IngressDeps, records: list[Record]) -> list[Delivered]:
+    async with asyncio.timeout(deps.ingress.ack_timeout_s):
+        return await deps.producer.produce_batch(records)
 
 
 def _unavailable(deps: IngressDeps, why: str) -> web.Response:
