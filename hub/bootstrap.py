@@ -54,7 +54,7 @@ async def ingress_deps(rt: Runtime) -> AsyncIterator[IngressDeps]:
     await asyncio.to_thread(wait_for_broker, rt.servers.kafka_bootstrap, 30.0)
     # The ingress never changes session state: no reset query on every pool release.
     pool = await create_pool(rt.servers.database_url, rt.settings.db_schema, max_size=20,
-                             reset_session=False)
+                             reset_session=False, role=rt.settings.db_role("hub_ingress"))
     producer = HubProducer(producer_config(rt.servers.kafka_bootstrap, **{"client.id": "hub-ingress"}))
     records = IngressRecords(pool, timeout_s=rt.config.ingress.request_timeout_s)
 
@@ -105,7 +105,7 @@ async def worker_deps(rt: Runtime, *, pool_size: int = 20) -> AsyncIterator[Work
     await asyncio.to_thread(wait_for_broker, rt.servers.kafka_bootstrap, 30.0)
     # Workers never change session state either: no reset query on every pool release.
     pool = await create_pool(rt.servers.database_url, rt.settings.db_schema, max_size=pool_size,
-                             reset_session=False)
+                             reset_session=False, role=rt.settings.db_role("hub_worker"))
     producer = HubProducer(producer_config(rt.servers.kafka_bootstrap, **{"client.id": "hub-worker"}))
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
     try:

@@ -44,6 +44,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "json"
     trace_exporter: str = "none"
+    db_roles: bool = False
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -76,6 +77,10 @@ class Settings:
             "otlp" if env.get("OTEL_EXPORTER_OTLP_ENDPOINT") else "none")
         if tracing not in {"otlp", "console", "none"}:
             raise ConfigError(f"HUB_TRACE_EXPORTER={tracing}: use otlp, console or none")
+        roles = env.get("HUB_DB_ROLES", "off")
+        if roles not in {"on", "off"}:
+            raise ConfigError(f"HUB_DB_ROLES={roles}: use on (each process takes its own"
+                              " least-privilege role) or off")
         schema = env.get("HUB_DB_SCHEMA") or "hub"
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
             raise ConfigError(f"HUB_DB_SCHEMA={schema}: use lowercase letters, digits and _")
@@ -92,8 +97,13 @@ class Settings:
             log_level=level,
             log_format=fmt,
             trace_exporter=tracing,
+            db_roles=roles == "on",
             env=env,
         )
+
+    def db_role(self, role: str) -> str | None:
+        """The role a process of this kind acts as: `role` with HUB_DB_ROLES=on, else None."""
+        return role if self.db_roles else None
 
     @property
     def external_servers(self) -> bool:

@@ -45,9 +45,10 @@ async def connect(url: str, schema: str = "hub", connect_timeout: float = 10.0) 
 
 async def create_pool(
     url: str, schema: str = "hub", *, min_size: int = 2, max_size: int = 10,
-    connect_timeout: float = 10.0, reset_session: bool = True,
+    connect_timeout: float = 10.0, reset_session: bool = True, role: str | None = None,
 ) -> Any:
-    """A pool with `search_path` set to `schema`.
+    """A pool with `search_path` set to `schema`, acting as `role` when given (one of the
+    least-privilege roles migration 0013 creates).
 
     `reset_session=False` skips the reset query (advisory unlocks, CLOSE ALL, UNLISTEN, RESET
     ALL: one round trip) each release would cost; an open transaction is still rolled back.
@@ -57,7 +58,7 @@ async def create_pool(
     try:
         return await asyncpg.create_pool(
             url, min_size=min_size, max_size=max_size, timeout=connect_timeout,
-            server_settings={"search_path": schema},
+            server_settings={"search_path": schema, **({"role": role} if role else {})},
             reset=None if reset_session else _keep_session,
         )
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:

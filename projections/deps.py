@@ -75,7 +75,7 @@ async def connected(env: ProjectionEnv, *, pool_size: int = 4,
                                 partitions=env.options.partitions,
                                 replication_factor=env.options.replication_factor)
     pool = await create_pool(env.database_url, env.settings.db_schema, min_size=2,
-                             max_size=pool_size)
+                             max_size=pool_size, role=env.settings.db_role("hub_projection"))
     producer = HubProducer(producer_config(env.bootstrap, **{"client.id": "hub-projection"}))
     try:
         yield Deps(pool, producer)

@@ -59,13 +59,15 @@ class Ingress:
         return self.runtime.topics
 
 
-def make_runtime(tmp: Path, servers: Any, topic_prefix: str, db_schema: str, text: str) -> Runtime:
+def make_runtime(tmp: Path, servers: Any, topic_prefix: str, db_schema: str, text: str,
+                 *, db_roles: bool = False) -> Runtime:
     tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / "hub.toml"
     path.write_text(text)
     env = {"HUB_CONFIG": str(path), "HUB_KAFKA_BOOTSTRAP": servers.kafka_bootstrap,
            "HUB_DATABASE_URL": servers.database_url, "HUB_DB_SCHEMA": db_schema,
-           "HUB_TOPIC_PREFIX": topic_prefix, "HUB_STATE_DIR": str(tmp / "state")}
+           "HUB_TOPIC_PREFIX": topic_prefix, "HUB_STATE_DIR": str(tmp / "state"),
+           "HUB_DB_ROLES": "on" if db_roles else "off"}
     settings = Settings.from_env(env)
     return Runtime(settings=settings, config=load_config(path, env),
                    servers=HubServers(servers.kafka_bootstrap, servers.database_url),
@@ -74,9 +76,10 @@ def make_runtime(tmp: Path, servers: Any, topic_prefix: str, db_schema: str, tex
 
 @asynccontextmanager
 async def run_ingress(tmp: Path, servers: Any, topic_prefix: str, db_schema: str,
-                      **config: Any) -> AsyncIterator[Ingress]:
+                      db_roles: bool = False, **config: Any) -> AsyncIterator[Ingress]:
     port = free_port()
-    rt = make_runtime(tmp, servers, topic_prefix, db_schema, config_text(port, **config))
+    rt = make_runtime(tmp, servers, topic_prefix, db_schema, config_text(port, **config),
+                      db_roles=db_roles)
     tmp_config = tmp / "hub.toml"
     await asyncio.to_thread(ensure_topics, servers.kafka_bootstrap, rt.topics.core(),
                             partitions=3)

@@ -177,6 +177,8 @@ class DevStack:
             "HUB_DATABASE_URL": servers.database_url,
             "HUB_DB_SCHEMA": self.settings.db_schema,
             "HUB_TOPIC_PREFIX": self.settings.topic_prefix,
+            # Each process of the local stack acts as its least-privilege role.
+            "HUB_DB_ROLES": self.settings.env.get("HUB_DB_ROLES", "on"),
         })
         return env
 
