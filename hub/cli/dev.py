@@ -58,5 +58,7 @@ def _print_status(report: dict[str, object], *, as_json: bool) -> int:
         assert isinstance(endpoints, dict)
         for name, ep in endpoints.items():
             print(f"endpoint   {name:<18} {ep['scheme']:<18} {ep['url']}")
+        if report.get("ui_url"):
+            print(f"ui         {report['ui_url']}  (token: [ingress] admin_token in the config)")
         print(f"healthy    {report['healthy']}")
     return 0 if report["healthy"] else 1

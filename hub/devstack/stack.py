@@ -86,6 +86,9 @@ def write_dev_config(path: Path, ingress_port: int, simulators_port: int) -> Non
         f'public_url = "http://127.0.0.1:{ingress_port}"',
         "max_body_bytes = 1048576",
         "ack_timeout_s = 5.0",
+        "# The operators' page /ui and /metrics; sign in at /ui/login with this token.",
+        f'admin_token = "{secrets.token_hex(16)}"',
+        "ops_refresh_s = 5",
         "",
         "[kafka]",
         "partitions = 3",
@@ -144,6 +147,8 @@ class DevStack:
             state.ingress_port = 8080 if not port_open("127.0.0.1", 8080) else free_port()
         if not state.simulators_port:
             state.simulators_port = free_port()
+        if not state.workers_metrics_port:
+            state.workers_metrics_port = free_port()
         state.save(self.home)
         if not self.settings.config_path.exists():
             write_dev_config(self.settings.config_path, state.ingress_port, state.simulators_port)
@@ -228,7 +233,8 @@ class DevStack:
 
     def _start_workers(self, state: StackState) -> None:
         """`hub consume all` in one background process."""
-        self._start_background(state, "workers", ["consume", "all"])
+        self._start_background(state, "workers", ["consume", "all", "--metrics-port",
+                                                  str(state.workers_metrics_port)])
 
     def _start_background(self, state: StackState, name: str, argv: list[str]) -> None:
         """A `hub` command running until `hub dev down`, logging to `<state>/<name>.log`."""
@@ -279,6 +285,8 @@ class DevStack:
             config = load_config(self.settings.config_path, self.settings.env)
             url = config.ingress.url
             report["ingress_url"] = url
+            if config.ingress.admin_token:
+                report["ui_url"] = f"{url}/ui"
             parts["ingress"] = _http_ok(f"http://{config.ingress.host}:{config.ingress.port}/readyz")
             report["endpoints"] = {
                 name: {"scheme": ep.scheme, "url": f"{url}/webhooks/{name}",

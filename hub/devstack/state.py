@@ -21,6 +21,7 @@ class StackState:
     postgres_port: int = 0
     ingress_port: int = 0
     simulators_port: int = 0
+    workers_metrics_port: int = 0
     pids: dict[str, int] = field(default_factory=dict)
 
     @classmethod

@@ -27,11 +27,9 @@ from hub.errors import HubError
 from hub.ui.actions import Operations, UnavailableError
 from hub.ui.overview import overview
 
-__all__ = ["COOKIE", "OPEN_PATHS", "add_routes"]
+__all__ = ["COOKIE", "add_routes"]
 
-COOKIE = "hub_admin"
-# Reachable without the token: the form that asks for it, and its style sheet.
-OPEN_PATHS = ("/ui/login", "/ui/static/ui.css")
+COOKIE = "hub_admin"  # read by hub/ingress/app.py `_admin`, which also lets /ui/login through
 _STATIC = {"ui.js": "text/javascript", "ui.css": "text/css", "index.html": "text/html",
            "login.html": "text/html"}
 _CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "

@@ -142,6 +142,7 @@ async def test_operator_page_shows_lag_dead_letters_drift_and_redrives(
     at = frozenset({("group", group), ("topic", payments)})
     assert (samples[("hub_consumer_lag", at)], samples[("hub_consumer_lag_status", at)]) == (3.0, 2.0)
     assert ui_data.BEHIND_S <= samples[("hub_consumer_lag_age_seconds", at)] < ui_data.BEHIND_S + 60
+    assert 0 <= samples[("hub_monitor_staleness_seconds", frozenset())] < 5
     assert {dict(k[1])["status"]: v for k, v in samples.items()
             if k[0] == "hub_reconciliation_items" and v} == {
         "orphan_payment": 1.0, "paid_not_posted": 1.0, "partially_paid": 1.0, "unpaid": 1.0,
