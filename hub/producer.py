@@ -103,13 +103,29 @@ class HubProducer:
     ) -> Delivered:
         return (await self.produce_batch([(topic, value, key, headers)]))[0]
 
-    async def produce_batch(self, records: Sequence[Record]) -> list[Delivered]:
+    async def produce_batch(self, records: Sequence[Record], *,
+                            ack_timeout_s: float | None = None) -> list[Delivered]:
         """Write `records` and wait until the broker acknowledged every one of them; their
-        (topic, partition, offset) in order. ProduceError as soon as one of them fails."""
-        pending = _Pending(asyncio.get_running_loop(), len(records), self._settled)
-        for index, (topic, value, key, headers) in enumerate(records):
-            self._send(topic, value, key, headers, partial(pending.on_delivery, index))
-        return await pending.future
+        (topic, partition, offset) in order. ProduceError as soon as one of them fails;
+        TimeoutError when they are not all acknowledged within `ack_timeout_s` seconds."""
+        if not records:
+            return []
+        loop = asyncio.get_running_loop()
+        pending = _Pending(loop, len(records), self._settled)
+        try:
+            for index, (topic, value, key, headers) in enumerate(records):
+                self._send(topic, value, key, headers, partial(pending.on_delivery, index))
+        except BaseException:
+            pending.future.cancel()  # records already queued may still land; nobody waits
+            raise
+        if ack_timeout_s is None:
+            return await pending.future
+        # A bare timer on the future: cheaper than asyncio.timeout() for every request.
+        expiry = loop.call_later(ack_timeout_s, _expire, pending.future, ack_timeout_s)
+        try:
+            return await pending.future
+        finally:
+            expiry.cancel()
 
     def produce_nowait(
         self,
@@ -183,6 +199,11 @@ class _Pending:
         self.results[index] = Delivered(msg.topic(), msg.partition(), msg.offset())
         if next(self.acked) == self.count and self.error is None:
             self.settled.append(self)
+
+
+def _expire(future: asyncio.Future[list[Delivered]], timeout: float) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError(f"broker did not acknowledge within {timeout:g} s"))
 
 
 def _settle_all(batch: list[_Pending]) -> None:

@@ -5,7 +5,7 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -49,12 +49,20 @@ class IngressDeps:
     ops: Operations | None = None  # the operator page and its monitor (hub/ui/)
     # Spans per request and per Kafka write; None: on when an SDK tracer provider is installed.
     tracing: bool | None = None
+    _latest: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.limiter is None:
             self.limiter = ClientLimiter(self.ingress.rate_limit_per_s, self.ingress.rate_limit_burst)
         if self.tracing is None:
             self.tracing = isinstance(trace.get_tracer_provider(), SdkTracerProvider)
+
+    def latest_version(self, event_type: str) -> int:
+        """The newest schema version of `event_type`, looked up once per type."""
+        version = self._latest.get(event_type)
+        if version is None:
+            version = self._latest[event_type] = self.schemas.latest(event_type).version
+        return version
 
     def throttle(self, client: str) -> web.Response | None:
         """A 429 with Retry-After when `client` is over its rate, else None."""

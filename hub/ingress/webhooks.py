@@ -1,11 +1,11 @@
 """`POST /webhooks/{endpoint}`: verify, keep raw, normalize, write to Kafka, then answer."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import UTC, datetime
 
+import orjson
 from aiohttp import web
 from opentelemetry.trace import SpanKind
 
@@ -64,12 +64,12 @@ async def receive(request: web.Request) -> web.Response:
         log.error("webhook dedupe lookup failed: %s", exc)
         return _unavailable(deps, "database unavailable")
     if earlier is not None:
-        return web.json_response({"status": "duplicate", "event_id": earlier}, status=200)
+        return _answer({"status": "duplicate", "event_id": earlier}, 200)
 
     payload_sha = sha256_hex(body)
     traceparent = (current_traceparent() if deps.tracing else None) or headers.get("traceparent")
     events = [_domain_event(endpoint.provider, norm.provider_event_id, d,
-                            deps.schemas.latest(d.type).version, raw_id, payload_sha,
+                            deps.latest_version(d.type), raw_id, payload_sha,
                             received_at, traceparent) for d in norm.events]
     raw = Event(
         id=raw_id,
@@ -77,7 +77,7 @@ async def receive(request: web.Request) -> web.Response:
         type=RAW_TYPE,
         time=received_at,
         subject=f"{endpoint.provider}:{norm.provider_event_id}",
-        schema_version=deps.schemas.latest(RAW_TYPE).version,
+        schema_version=deps.latest_version(RAW_TYPE),
         correlation_id=raw_id,
         payload_sha256=payload_sha,
         traceparent=traceparent,
@@ -136,7 +136,12 @@ async def receive(request: web.Request) -> web.Response:
     }
     if not events and norm.unmapped_reason:
         answer["unmapped_reason"] = norm.unmapped_reason
-    return web.json_response(answer, status=202)
+    return _answer(answer, 202)
+
+
+def _answer(answer: dict[str, object], status: int) -> web.Response:
+    # orjson: a quarter of the stdlib encoder's time for the same JSON.
+    return web.Response(body=orjson.dumps(answer), status=status, content_type="application/json")
 
 
 def _domain_event(provider: str, provider_event_id: str, d: normalizers.DomainEvent,
@@ -175,8 +180,7 @@ async def produce_all(deps: IngressDeps, encoded: list[tuple[str, Event, bytes]]
 
 
 async def _acknowledged(deps: IngressDeps, records: list[Record]) -> list[Delivered]:
-    async with asyncio.timeout(deps.ingress.ack_timeout_s):
-        return await deps.producer.produce_batch(records)
+    return await deps.producer.produce_batch(records, ack_timeout_s=deps.ingress.ack_timeout_s)
 
 
 def _unavailable(deps: IngressDeps, why: str) -> web.Response:

@@ -1,6 +1,7 @@
 """The webhook ingress against the real broker and database."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -102,6 +103,48 @@ async def test_redelivery_yields_one_event_id(servers, topic_prefix, db_schema, 
         assert await conn.fetchval("SELECT deliveries FROM webhook_events") == 2
     finally:
         await conn.close()
+
+
+async def test_concurrent_redeliveries_count_exactly_and_share_one_event_id(
+        servers, topic_prefix, db_schema, tmp_path) -> None:
+    """Deliveries of one event that arrive together share database batches: every delivery is
+    counted once, every answer names the same event id, and only new events are 202."""
+    async with run_ingress(tmp_path, servers, topic_prefix, db_schema) as ing:
+        body = stripe_body("evt_storm")
+        url = f"{ing.url}/webhooks/stripe"
+        together = await asyncio.gather(*(
+            post(url, body, sign("stripe", secret=SECRETS["stripe"], body=body)) for _ in range(6)))
+        later = await asyncio.gather(*(
+            post(url, body, sign("stripe", secret=SECRETS["stripe"], body=body)) for _ in range(3)))
+        other = await post(url, stripe_body("evt_calm"),
+                           sign("stripe", secret=SECRETS["stripe"], body=stripe_body("evt_calm")))
+    raw_id = derived_id("stripe", "evt_storm")
+    assert {answer["event_id"] for _, _, answer in together + later} == {raw_id}
+    assert all(status in (200, 202) for status, _, _ in together)
+    assert [status for status, _, _ in later] == [200, 200, 200]
+    assert other[0] == 202
+    conn = await connect(servers.database_url, db_schema)
+    try:
+        rows = await conn.fetch("SELECT provider_event_id, deliveries FROM webhook_events"
+                                " ORDER BY provider_event_id")
+    finally:
+        await conn.close()
+    assert [(r["provider_event_id"], r["deliveries"]) for r in rows] == [
+        ("evt_calm", 1), ("evt_storm", 9)]
+
+
+async def test_a_delivery_the_database_refuses_fails_alone(servers, topic_prefix, db_schema,
+                                                          tmp_path) -> None:
+    """A NUL in a provider event id is refused by PostgreSQL: that delivery gets 503, the ones
+    sharing its database batch are accepted as usual."""
+    async with run_ingress(tmp_path, servers, topic_prefix, db_schema) as ing:
+        url = f"{ing.url}/webhooks/stripe"
+        bodies = [stripe_body(f"evt_ok{i}") for i in range(4)] + [stripe_body("evt_\x00nul")]
+        answers = await asyncio.gather(*(
+            post(url, body, sign("stripe", secret=SECRETS["stripe"], body=body)) for body in bodies))
+    assert [status for status, _, _ in answers] == [202, 202, 202, 202, 503]
+    assert answers[4][1]["Retry-After"] == "7"
+    assert answers[4][2] == {"error": "database unavailable; retry later"}
 
 
 @pytest.mark.parametrize("scheme", sorted(SECRETS))
