@@ -32,18 +32,22 @@ credentials = { api_key = "sk_test_metrics" }
 """
 
 
-def scrape(url: str, within: float = 30.0) -> str:
-    """The body of `url` once the process serves it (it connects to Kafka first)."""
+def scrape(url: str, within: float = 30.0, expect: str = "") -> str:
+    """The body of `url` once the process serves it and, with `expect`, once a line starts
+    with it (the port opens before the workers have registered their gauges)."""
     deadline = time.monotonic() + within
     while True:
         try:
             with urllib.request.urlopen(url, timeout=2) as r:
                 assert r.headers["Content-Type"].startswith("text/plain")
-                return str(r.read().decode())
+                text = str(r.read().decode())
+            if not expect or any(line.startswith(expect) for line in text.splitlines()):
+                return text
         except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} did not serve {expect or 'anything'} in {within:.0f} s")
+        time.sleep(0.2)
 
 
 def stop(proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -62,7 +66,8 @@ async def test_workers_and_projections_serve_metrics(servers, topic_prefix, db_s
     projection = start_hub(["project", "reconciliation", "--metrics-port", str(project_port)], env,
                            tmp_path / "project.log")
     try:
-        worker_text = await asyncio.to_thread(scrape, f"http://127.0.0.1:{consume_port}/metrics")
+        worker_text = await asyncio.to_thread(scrape, f"http://127.0.0.1:{consume_port}/metrics",
+                                              expect="hub_provider_circuit_state{")
         project_text = await asyncio.to_thread(scrape, f"http://127.0.0.1:{project_port}/metrics")
     finally:
         await asyncio.to_thread(stop, workers, tmp_path / "consume.log")
