@@ -44,11 +44,15 @@ test-unit: $(STAMP)
 	$(BIN)/pytest -q -m unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check hub consumers projections tests bench
+	$(BIN)/ruff check hub consumers projections tests bench chaos
 	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m bench $(if $(QUICK),--quick,)
+
+# The fault suite: `make chaos` (short, ~2 min), `make chaos LONG=1` (~10 min), SEED=n repeats a run.
+chaos: install
+	$(BIN)/python -m chaos $(if $(LONG),--long,) $(if $(SEED),--seed $(SEED),)
 
 clean:
 	-$(BIN)/hub dev down

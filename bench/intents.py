@@ -33,8 +33,11 @@ def produce_intents(bootstrap: str, topic: str, n: int, tag: str) -> list[str]:
     """`n` intents with distinct invoice ids (`inv_<tag>_<seq>`), keyed by invoice so they
     spread over the partitions; returns the invoice ids once all are acknowledged."""
     store = SchemaStore.load()
+    # At most 100 records a batch, as a busy publish API writes them: a fetch cannot split
+    # a batch, so one huge batch would reach the worker as one partition's run of records.
     producer = HubProducer(producer_config(bootstrap, **{
-        "client.id": "bench-intents", "linger.ms": 20, "queue.buffering.max.messages": 500_000}))
+        "client.id": "bench-intents", "linger.ms": 20, "batch.num.messages": 100,
+        "queue.buffering.max.messages": 500_000}))
     invoices = []
     try:
         for seq in range(n):

@@ -5,9 +5,9 @@ peak memory; then webhook/publish-to-provider-call latency at a fixed offered ra
 (bench.worker_e2e).
 
 The intents are produced before the worker starts, so it drains a backlog: the rate runs
-from the first event claimed to the last one finished (processed_events timestamps), and
-the run counts only if the simulator saw exactly one charge per invoice and the group's
-committed offsets reached the end of the topic.
+from the first event claimed to the last one finished (processed_events timestamps). The
+run is listed under "errors" unless the simulator saw exactly one charge per invoice and
+the group's committed offsets reached the end of the topic.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -46,6 +47,8 @@ class _Drain:
     seconds: float  # first claim to last finish
     cpu_s: float  # worker process, first provider call to last finish
     sim_cpu_s: float  # the simulator, same span
+    ran_s: float  # the worker's main thread: on a CPU, same span
+    waited_s: float  # runnable, waiting for a CPU
     rss_mb: float
     others: float
     charges: int
@@ -114,7 +117,9 @@ async def _throughput(ctx: BenchContext, n: int, figures: dict[str, Figure]) -> 
              f"simulator: {drain.charges:,} charges in {drain.calls:,} calls over "
              f"{drain.call_span_s:.2f} s; committed offsets {drain.behind} records short of the "
              f"end after the drain; the simulator used {drain.sim_cpu_s * 1e6 / drain.events:.0f} ms "
-             f"CPU per 1,000 calls on the same {os.cpu_count()} cores. {others}")
+             f"CPU per 1,000 calls on the same {os.cpu_count()} cores. The worker's main thread "
+             f"ran {drain.ran_s:.1f} s and waited {drain.waited_s:.1f} s for a CPU (run queue) "
+             f"meanwhile. {others}")
     figures["worker_cpu_ms_per_1000"] = Figure(
         round(drain.cpu_s * 1e6 / drain.events, 1), "ms", n=drain.events,
         note="CPU (user + system, all threads incl. librdkafka's) of the worker process per "
@@ -134,7 +139,7 @@ async def _drain(ctx: BenchContext, sim: Service, worker: Service, group: str, s
                 raise BenchError(f"the worker made no provider call in 90 s; see {worker.log}")
             await asyncio.sleep(0.02)
         cpu0, watch = cpu_seconds(worker.pid, tree=False), OthersWatch()
-        sim0 = cpu_seconds(sim.pid, tree=False)
+        sim0, sched0 = cpu_seconds(sim.pid, tree=False), _schedstat(worker.pid)
         conn = await connect(ctx.database_url, ctx.db_schema)
         try:
             deadline = time.monotonic() + 60 + n / 50
@@ -144,6 +149,7 @@ async def _drain(ctx: BenchContext, sim: Service, worker: Service, group: str, s
                 await asyncio.sleep(0.1)
             cpu, others = cpu_seconds(worker.pid, tree=False) - cpu0, watch.share()
             sim_cpu = cpu_seconds(sim.pid, tree=False) - sim0
+            ran, waited = (b - a for a, b in zip(sched0, _schedstat(worker.pid), strict=True))
             rss = peak_rss_mb(worker.pid)
         finally:
             await conn.close()
@@ -151,8 +157,8 @@ async def _drain(ctx: BenchContext, sim: Service, worker: Service, group: str, s
         stats = await _sim_json(http, sim, "/_sim/stats")
     stamps = [e["ts"] for e in effects["effects"]]
     behind = await _wait_committed(ctx, group, source)
-    return _Drain(done["n"], done["seconds"], cpu, sim_cpu, rss, others, effects["count"],
-                  stats["calls"],
+    return _Drain(done["n"], done["seconds"], cpu, sim_cpu, ran, waited, rss, others,
+                  effects["count"], stats["calls"],
                   max(stamps) - min(stamps) if stamps else 0.0, behind)
 
 
@@ -177,6 +183,12 @@ async def _sim_json(http: aiohttp.ClientSession, sim: Service, path: str) -> Any
     async with http.get(sim.url + path) as resp:
         resp.raise_for_status()
         return await resp.json()
+
+
+def _schedstat(pid: int) -> tuple[float, float]:
+    """Seconds the main thread of `pid` has run on a CPU, and waited runnable for one."""
+    ran, waited, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
+    return int(ran) / 1e9, int(waited) / 1e9
 
 
 def _say(what: str) -> None:

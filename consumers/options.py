@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from hub.errors import ConfigError
 from hub.routing import IntegrationConfig
 
-__all__ = ["optional_str", "required_str", "str_table"]
+__all__ = ["optional_seconds", "optional_str", "required_str", "str_table"]
 
 
 def _at(config: IntegrationConfig, key: str) -> str:
@@ -31,6 +31,14 @@ def required_str(config: IntegrationConfig, key: str, what: str) -> str:
         raise ConfigError(f"{_at(config, key)}: missing; {config.kind} integrations need "
                           f"{what} (options = {{ {key} = \"...\" }})")
     return value
+
+
+def optional_seconds(config: IntegrationConfig, key: str, default: float) -> float:
+    """The option `key` as a number of seconds >= 0, or `default` when absent."""
+    value = config.options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{_at(config, key)}: expected a number of seconds >= 0, got {value!r}")
+    return float(value)
 
 
 def str_table(config: IntegrationConfig, key: str) -> Mapping[str, str]:

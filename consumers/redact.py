@@ -61,11 +61,13 @@ def _scrub(text: str) -> str:
 def redact(value: Any) -> Any:
     """A copy of `value` (JSON-like: dicts, lists, strings, numbers) with secrets and
     card-like numbers replaced by "[redacted]"."""
-    if isinstance(value, Mapping):
+    if isinstance(value, str):
+        return _scrub(value)
+    if value is None or isinstance(value, int | float):  # before the slower ABC check
+        return value
+    if isinstance(value, dict | Mapping):
         return {k: REDACTED if isinstance(k, str) and is_sensitive_key(k) and v is not None
                 else redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
-    if isinstance(value, str):
-        return _scrub(value)
     return value

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -13,7 +14,7 @@ from hub.bootstrap import Runtime, WorkerDeps, worker_deps
 from hub.consumer import ConsumerLoop
 from hub.errors import ConfigError
 
-__all__ = ["build_workers", "resolve_names", "run_workers", "worker_topics"]
+__all__ = ["build_workers", "resolve_names", "run_workers", "tune_gc", "worker_topics"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,16 @@ def resolve_names(rt: Runtime, names: Sequence[str]) -> list[str]:
             raise ConfigError(f"integrations.{name}: kind {kind!r} has no worker adapter yet "
                               f"(available: {sorted(ADAPTERS)})")
     return wanted
+
+
+def tune_gc() -> None:
+    """For a worker process, once its modules, schemas and config are loaded: keep those
+    out of every later collection (gc.freeze), and collect the young generation every
+    20,000 allocations instead of 700. A worker allocates many short-lived containers and
+    few cycles; with the defaults, collections took about a tenth of its CPU."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
 
 
 def build_workers(rt: Runtime, deps: WorkerDeps, names: Sequence[str]) -> list[Worker]:

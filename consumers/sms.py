@@ -9,13 +9,19 @@ idempotency key, so a send is never repeated blindly:
     `GET Messages.json?ClientReference=<event id>` (a simulator extension; with real
     Twilio, put the reference where your account can search it) and takes the message
     found instead of sending again. A failed lookup is a TransientError: no send.
+  - "nothing found" is believed only once no earlier send can still be under way: a send
+    that timed out may be carried out seconds later, after the lookup. Unless the last
+    send was refused outright (a 4xx), the message is sent again only `resend_after_s`
+    (default 30) after the latest send began; until then the attempt fails as transient,
+    to be retried, and asks again.
 sms.delivery_status (Twilio status callbacks through the ingress) ⇒ no provider call:
 the sent message's row, found by MessageSid (callbacks carry no client reference),
 moves forward to the new status. A callback for a send not yet recorded is retried.
 
 Options: `from` (a sender number) or `messaging_service_sid`; `status_callback` (the
 StatusCallback URL sent with each message); `templates` (name ⇒ text with {param}
-fields, added to the built-in ones below).
+fields, added to the built-in ones below); `resend_after_s` (above; longer than the
+provider can take to carry out a request).
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ import aiohttp
 from consumers import sms_store
 from consumers.errors import PermanentError, ProviderError, TransientError, classify_http
 from consumers.http import Answer, exchange, unexpected
-from consumers.options import optional_str, str_table
+from consumers.options import optional_seconds, optional_str, str_table
 from consumers.ports import Effect, Integration
 from hub.envelope import Event
 from hub.errors import ConfigError
@@ -38,6 +44,7 @@ __all__ = ["TEMPLATES", "SmsIntegration"]
 
 _SEND = "sms.requested"
 _STATUS = "sms.delivery_status"
+_RESEND_AFTER_S = 30.0
 TEMPLATES: Mapping[str, str] = {
     "invoice_issued": "Invoice {invoice} has been issued.",
     "payment_receipt": "Thank you: we received your payment for invoice {invoice}.",
@@ -69,7 +76,9 @@ class SmsIntegration(Integration):
                               "{ messaging_service_sid = \"MG...\" }")
         self._callback = optional_str(config, "status_callback")
         self._templates = {**TEMPLATES, **str_table(config, "templates")}
+        self._resend_after = optional_seconds(config, "resend_after_s", _RESEND_AFTER_S)
         self._looked_up: set[str] = set()  # asked the provider: nothing sent yet
+        self._refused: set[str] = set()  # the last send was refused: none is under way
 
     def action(self, event: Event) -> str:
         return "update_delivery_status" if event.type == _STATUS else "send_sms"
@@ -88,14 +97,36 @@ class SmsIntegration(Integration):
         first = await sms_store.reserve(self._pool, self.name, event, reference)
         asked = reference in self._looked_up
         self._looked_up.discard(reference)
-        if not first and not asked:
-            found = await self._lookup(reference, body)
-            if found is not None:
-                return found
+        if not first:
+            if not asked:
+                found = await self._lookup(reference, body)
+                if found is not None:
+                    return found
+            await self._before_resend(event, body)
         answer = await self._call("POST", body, form=body)
         if answer.ok and isinstance(answer.body, dict) and answer.body.get("sid"):
             return _effect(answer.body, body)
+        if 400 <= answer.status < 500:
+            self._refused.add(reference)  # a 5xx may come from a gateway after the send
         raise self._error(answer, body)
+
+    async def _before_resend(self, event: Event, request: Mapping[str, Any]) -> None:
+        """Allow a send after a lookup found nothing only when no earlier send can still be
+        carried out; else _SendMayBeUnderWay, retried once `resend_after_s` has passed."""
+        reference = event.id
+        if reference in self._refused:
+            self._refused.discard(reference)
+        else:
+            age = await sms_store.send_age(self._pool, self.name, event.id)
+            if age is not None and age < self._resend_after:
+                wait = self._resend_after - age
+                raise _SendMayBeUnderWay(
+                    f"no message with client reference {reference} found, but a send of it "
+                    f"began {age:.1f} s ago and may still be carried out; asking again in "
+                    f"{wait:.1f} s (integrations.{self.name}.options.resend_after_s)",
+                    reason="earlier send may be under way", retry_after=wait,
+                    request=dict(request))
+        await sms_store.mark_resend(self._pool, self.name, event.id)
 
     async def resolve_interrupted(self, event: Event) -> Effect | None:
         """The message sent earlier for this event (asked by client reference), or None."""
@@ -167,6 +198,14 @@ class SmsIntegration(Integration):
         reason = f"{body['message']} ({body.get('code')})" if body.get("message") else None
         return classify_http(answer.status, answer.headers, answer.body, reason=reason,
                              request=request) or unexpected(answer, request)
+
+
+class _SendMayBeUnderWay(TransientError):
+    """Nothing was sent: an earlier send may still land. Not the provider's failure."""
+
+    @property
+    def counts_against_provider(self) -> bool:
+        return False
 
 
 def _effect(message: Mapping[str, Any], request: Mapping[str, Any], **details: Any) -> Effect:

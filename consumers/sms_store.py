@@ -10,7 +10,7 @@ from consumers.ports import Effect
 from consumers.redact import redact
 from hub.envelope import Event
 
-__all__ = ["known_message", "record_send", "reserve", "update_status"]
+__all__ = ["known_message", "mark_resend", "record_send", "reserve", "send_age", "update_status"]
 
 # Delivery statuses in the order they happen; a late "sent" never overwrites "delivered".
 _RANK = {"queued": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3}
@@ -32,6 +32,22 @@ async def reserve(pool: Any, integration: str, event: Event, reference: str) -> 
         integration, event.id, d["to"], d.get("template"),
         orjson.dumps(redact(dict(d))).decode(), reference)
     return bool(row is not None and row["fresh"])
+
+
+async def send_age(pool: Any, integration: str, event_id: str) -> float | None:
+    """Seconds since the latest send of `event_id` may have begun (its reservation or its
+    latest `mark_resend`) while the send is still reserved; None when it is not."""
+    value = await pool.fetchval(
+        "SELECT EXTRACT(EPOCH FROM clock_timestamp() - updated_at) FROM sms_messages"
+        " WHERE integration = $1 AND event_id = $2 AND status = 'reserved'", integration, event_id)
+    return None if value is None else float(value)
+
+
+async def mark_resend(pool: Any, integration: str, event_id: str) -> None:
+    """Note that a send of the reserved `event_id` begins now (see `send_age`)."""
+    await pool.execute(
+        "UPDATE sms_messages SET updated_at = now() WHERE integration = $1 AND event_id = $2"
+        " AND status = 'reserved'", integration, event_id)
 
 
 async def record_send(conn: Any, integration: str, event: Event, reference: str,

@@ -19,15 +19,14 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from consumers.acks import BatchedAcks
-from consumers.coalesce import Coalescer
-from consumers.dedupe import Claim, ProcessedEvents
+from consumers.dedupe import ProcessedEvents
 from consumers.errors import CircuitOpen, ProviderError, classify_exception
+from consumers.group_commit import Done, GroupCommit
 from consumers.outcomes import OutcomeStatus, outcome_event
 from consumers.policy import BreakerState, CircuitBreaker, RetryLadder, RetryPolicy, TokenBucket
 from consumers.ports import Effect, Integration
@@ -47,16 +46,6 @@ from hub.topics import Topics
 __all__ = ["Worker"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class _Done:
-    """A provider answer to record: its outcome's broker ack is awaited before the commit."""
-
-    event: Event
-    effect: Effect
-    attempt: int
-    outcome_acked: asyncio.Future[None]
 
 
 class Worker:
@@ -98,15 +87,11 @@ class Worker:
         self._producer = producer
         self._schemas = schemas
         self._acks = BatchedAcks(producer)
-        self._claims: Coalescer[tuple[str, str], Claim] = Coalescer(
-            self._claim_batch, max_batch=500, parallel=2)
-        self._commits: Coalescer[_Done, bool] = Coalescer(
-            self._commit_batch, max_batch=256, parallel=2)
+        self._batches = GroupCommit(pool, self.dedupe, integration, self.group)
 
     async def close(self) -> None:
         """Wait for the database round trips already started (after the loop stopped)."""
-        await self._claims.aclose()
-        await self._commits.aclose()
+        await self._batches.aclose()
 
     def retry_topics(self) -> list[str]:
         return [self.topics.retry(self.name, d) for d in self.ladder.delays]
@@ -118,6 +103,10 @@ class Worker:
             "topics": tuple(sources + self.retry_topics()),
             "dlq_topic": self.topics.dlq(self.name),
             "concurrency": self.config.concurrency,
+            # librdkafka hands out a fetch's records partition by partition: with its 1 MB
+            # default, a backlog arrives as runs of thousands of one partition's records,
+            # and the other partitions' concurrency sits idle (docs/adr/0007).
+            "librdkafka": {"max.partition.fetch.bytes": 64 * 1024},
         }
         fields.update(overrides)
         return LoopSettings(**fields)
@@ -144,7 +133,7 @@ class Worker:
     async def _handle(self, msg: Received) -> str:
         """Returns what became of the event: skipped, succeeded, declined, retry, dead_lettered."""
         event = msg.event
-        claim = await self._claims.submit((event.id, event.type))
+        claim = await self._batches.claim(event.id, event.type)
         if claim.status == "dead_lettered" and msg.header(REDRIVEN_FROM) is not None:
             claim = await self.dedupe.reopen(self.group, event.id) or claim  # `hub dlq redrive`
         if claim.status in ("done", "dead_lettered"):
@@ -249,59 +238,10 @@ class Worker:
         acked = self._acks.produce(self.topics.outcomes,
                                    codec.encode(self._schemas, outcome, validate=False),
                                    key=outcome.key, headers=outcome.headers())
-        await self._commits.submit(_Done(event, effect, attempt, acked))
+        await self._batches.done(Done(event, effect, attempt, acked))
         result = "succeeded" if effect.ok else "declined"
         self.stats[result] += 1
         return result
-
-    async def _claim_batch(self, items: list[tuple[str, str]]) -> list[Claim | BaseException]:
-        """One statement for the claims of events that start together."""
-        first: dict[str, int] = {}
-        for n, (event_id, _) in enumerate(items):
-            first.setdefault(event_id, n)
-        if len(first) == len(items):
-            return list(await self.dedupe.claim_many(self.group, items))
-        # A repeated id (never two in flight here, but cheap to be right): one at a time.
-        claims = dict(zip(first, await self.dedupe.claim_many(
-            self.group, [items[n] for n in first.values()]), strict=True))
-        out: list[Claim | BaseException] = []
-        for n, (event_id, event_type) in enumerate(items):
-            out.append(claims[event_id] if first[event_id] == n
-                       else await self.dedupe.claim(self.group, event_id, event_type))
-        return out
-
-    async def _commit_batch(self, items: list[_Done]) -> list[bool | BaseException]:
-        """Group commit: every item whose outcome the broker acknowledged gets its record and
-        status=done in one transaction; True where this worker finished the event."""
-        acks = await asyncio.gather(*(i.outcome_acked for i in items), return_exceptions=True)
-        results: list[bool | BaseException] = [
-            a if isinstance(a, BaseException) else False for a in acks]
-        ready = [n for n, a in enumerate(acks) if not isinstance(a, BaseException)]
-        if not ready:
-            return results
-        try:
-            won = await self._record([items[n] for n in ready])
-        except Exception:
-            if len(ready) == 1:
-                raise
-            # One bad record must not hold back the others: each in a transaction of its own.
-            for n in ready:
-                try:
-                    results[n] = (await self._record([items[n]]))[0]
-                except Exception as exc:  # noqa: BLE001 - raised to that event's handler
-                    results[n] = exc
-            return results
-        for n, finished in zip(ready, won, strict=True):
-            results[n] = finished
-        return results
-
-    async def _record(self, items: Sequence[_Done]) -> list[bool]:
-        async with self._pool.acquire() as conn, conn.transaction():
-            won = await self.dedupe.finish_many(conn, self.group, "done",
-                                                [(i.event.id, i.attempt) for i in items])
-            await self.integration.record_many(
-                conn, [(i.event, i.effect) for i, w in zip(items, won, strict=True) if w])
-        return won
 
     async def _give_up(
         self, msg: Received, ctx: FailureContext, error: ProviderError, attempt: int,

@@ -106,7 +106,11 @@ async def worker_deps(rt: Runtime, *, pool_size: int = 20) -> AsyncIterator[Work
     # Workers never change session state either: no reset query on every pool release.
     pool = await create_pool(rt.servers.database_url, rt.settings.db_schema, max_size=pool_size,
                              reset_session=False, role=rt.settings.db_role("hub_worker"))
-    producer = HubProducer(producer_config(rt.servers.kafka_bootstrap, **{"client.id": "hub-worker"}))
+    # Outcomes are awaited in batches before each group commit, never by a caller holding
+    # a request open: a longer linger makes fuller produce batches and cut the worker's
+    # CPU per event by about a fifth (docs/adr/0007).
+    producer = HubProducer(producer_config(rt.servers.kafka_bootstrap,
+                                           **{"client.id": "hub-worker", "linger.ms": 10}))
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
     try:
         yield WorkerDeps(producer=producer, pool=pool, http=http)

@@ -29,13 +29,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _consume(args: argparse.Namespace) -> int:
-    from consumers.runner import resolve_names
+    from consumers.runner import resolve_names, tune_gc
     from hub import bootstrap
     from hub.telemetry import configure_logging
 
     rt = bootstrap.load()
     configure_logging(rt.settings.log_level, rt.settings.log_format)
     names = resolve_names(rt, list(args.integrations))  # a bad name fails before connecting
+    tune_gc()
     asyncio.run(_run(rt, names, args.metrics_port))
     return 0
 
