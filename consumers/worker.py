@@ -23,6 +23,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from opentelemetry.trace import SpanKind
+
 from consumers.acks import BatchedAcks
 from consumers.dedupe import ProcessedEvents
 from consumers.errors import CircuitOpen, ProviderError, classify_exception
@@ -42,6 +44,7 @@ from hub.redelivery import FailureContext, failure_context, failure_headers
 from hub.routing import IntegrationConfig
 from hub.schemastore import SchemaStore
 from hub.topics import Topics
+from hub.tracing import span_from, tracer, tracing_enabled
 
 __all__ = ["Worker"]
 
@@ -88,6 +91,7 @@ class Worker:
         self._schemas = schemas
         self._acks = BatchedAcks(producer)
         self._batches = GroupCommit(pool, self.dedupe, integration, self.group)
+        self._tracing = tracing_enabled()
 
     async def close(self) -> None:
         """Wait for the database round trips already started (after the loop stopped)."""
@@ -123,7 +127,17 @@ class Worker:
         done = self._running[event.id] = asyncio.get_running_loop().create_future()
         started = time.monotonic()
         try:
-            result = await self._handle(msg)
+            if self._tracing:
+                # The event's traceparent links this to the request that wrote it.
+                with span_from(f"{msg.topic} process", event.traceparent, kind=SpanKind.CONSUMER,
+                               attributes={"messaging.system": "kafka",
+                                           "messaging.destination.name": msg.topic,
+                                           "messaging.consumer.group.name": self.group,
+                                           "messaging.kafka.offset": msg.offset,
+                                           "hub.event_id": event.id}):
+                    result = await self._handle(msg)
+            else:
+                result = await self._handle(msg)
             M.processing_latency.record(time.monotonic() - started,
                                         {"integration": self.name, "result": result})
         finally:
@@ -178,6 +192,16 @@ class Worker:
             return await self._succeed(msg, effect, attempt, key)
 
     async def _call(self, event: Event, key: str | None) -> Effect:
+        if not self._tracing:
+            return await self._call_provider(event, key)
+        with tracer().start_as_current_span(
+                f"{self.integration.provider} {self.integration.action(event)}",
+                kind=SpanKind.CLIENT,
+                attributes={"hub.integration": self.name, "hub.event_id": event.id,
+                            "hub.idempotency_key": key or ""}):
+            return await self._call_provider(event, key)
+
+    async def _call_provider(self, event: Event, key: str | None) -> Effect:
         settled = False
         started = time.monotonic()
         try:

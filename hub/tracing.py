@@ -9,9 +9,17 @@ from opentelemetry import context, trace
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-__all__ = ["current_traceparent", "span_from", "tracer"]
+__all__ = ["current_traceparent", "span_from", "tracer", "tracing_enabled"]
 
 _propagator = TraceContextTextMapPropagator()
+
+
+def tracing_enabled() -> bool:
+    """True when an SDK tracer provider is installed (an exporter is configured, or a test
+    records spans); without one, span work is skipped altogether."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
 
 
 def tracer() -> trace.Tracer:

@@ -36,6 +36,10 @@ def _consume(args: argparse.Namespace) -> int:
     rt = bootstrap.load()
     configure_logging(rt.settings.log_level, rt.settings.log_format)
     names = resolve_names(rt, list(args.integrations))  # a bad name fails before connecting
+    if rt.settings.trace_exporter != "none":
+        from hub.telemetry import configure_tracing
+
+        configure_tracing("hub-worker", rt.settings.trace_exporter)
     tune_gc()
     asyncio.run(_run(rt, names, args.metrics_port))
     return 0
