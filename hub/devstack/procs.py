@@ -46,12 +46,16 @@ def alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    # A zombie child still answers kill(0); reap it if it is ours.
+    # A zombie still answers kill(0): reap it if it is ours, else read its state.
     with contextlib.suppress(ChildProcessError):
         done, _ = os.waitpid(pid, os.WNOHANG)
         if done == pid:
             return False
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def spawn(
@@ -87,7 +91,8 @@ def stop_pid(pid: int | None, *, sig: int = signal.SIGTERM, timeout: float = 30.
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    while alive(pid):
+    deadline = time.monotonic() + 10.0
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     return True
 
