@@ -6,12 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from hub.errors import HubError
 
-__all__ = ["BrokerUnavailable", "TopicInfo", "ensure_topics", "list_topics", "wait_for_broker"]
+__all__ = ["BrokerUnavailable", "TopicInfo", "ensure_topics", "list_topics", "wait_for_broker",
+           "watermarks"]
 
 
 class BrokerUnavailable(HubError):
@@ -106,12 +107,35 @@ def list_topics(bootstrap: str, *, include_internal: bool = False, timeout: floa
             parts = sorted(md.topics[name].partitions)
             ends = []
             for p in parts:
-                _low, high = consumer.get_watermark_offsets(TopicPartition(name, p), timeout=timeout)
-                ends.append(int(high))
+                _low, high = watermarks(consumer, TopicPartition(name, p), timeout=timeout)
+                ends.append(high)
             infos.append(TopicInfo(name, len(parts), tuple(ends)))
         return infos
     finally:
         consumer.close()
+
+
+# Answers while a partition's leader is being elected: ask again.
+_ELECTING = frozenset({
+    KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._TIMED_OUT, KafkaError._TRANSPORT,
+})
+
+
+def watermarks(consumer: Consumer, tp: TopicPartition, timeout: float = 10.0) -> tuple[int, int]:
+    """(low, high) offsets of a partition. A partition whose leader is still being elected
+    (a topic created a moment ago, a broker restarting) is asked again until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(tp, timeout=max(0.5, deadline - time.monotonic()))
+            return int(low), int(high)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if error.code() not in _ELECTING and not error.retriable() \
+                    or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _probe_conf(bootstrap: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 
 from hub import codec
-from hub.admin import list_topics
+from hub.admin import list_topics, watermarks
 from hub.apikeys import ApiKeyStore
 from hub.config import HubConfig, Settings, load_config
 from hub.db import connect
@@ -223,7 +223,7 @@ def _show_last(bootstrap: str, topic: str) -> None:
         md = c.list_topics(topic, timeout=5)
         best: Any = None
         for p in md.topics[topic].partitions:
-            _, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=5)
+            _, high = watermarks(c, TopicPartition(topic, p), timeout=5)
             if high > 0:
                 c.assign([TopicPartition(topic, p, high - 1)])
                 msg = c.poll(5)

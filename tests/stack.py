@@ -13,7 +13,7 @@ from aiohttp import web
 from confluent_kafka import Consumer, TopicPartition
 
 from hub import codec
-from hub.admin import ensure_topics
+from hub.admin import ensure_topics, watermarks
 from hub.bootstrap import Runtime, ingress_deps
 from hub.config import Settings, load_config
 from hub.devstack.procs import free_port
@@ -117,7 +117,7 @@ def read_topic(bootstrap: str, topic: str, *, expect: int | None = None,
         consumer.assign(parts)
         ends = {}
         for p in parts:
-            ends[p.partition] = consumer.get_watermark_offsets(p, timeout=10)[1]
+            ends[p.partition] = watermarks(consumer, p, timeout=10)[1]
         out: list[Record] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
