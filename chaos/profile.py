@@ -6,20 +6,13 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hub.devstack.stack import DEV_ROUTES
+
 __all__ = ["ROUTES", "Profile", "StackSecrets", "write_config"]
 
-# Every event type the workload causes that needs a provider, to the simulated provider
-# (the routes `hub dev up` writes).
-ROUTES: dict[str, list[str]] = {
-    "payment.intent_requested": ["payments", "email"],
-    "payment.refund_requested": ["payments"],
-    "sms.requested": ["sms"],
-    "sms.delivery_status": ["sms"],
-    "invoice.issued": ["accounting"],
-    "invoice.post_requested": ["accounting"],
-    "payment.succeeded": ["accounting", "email"],
-    "email.requested": ["email"],
-}
+# Every event type the workload causes that needs a provider goes to the simulated provider,
+# exactly as in the config `hub dev up` writes.
+ROUTES: dict[str, list[str]] = DEV_ROUTES
 RECEIPTS_TO = "accounts@example.com"
 SENDER = "+15550001111"
 
